@@ -1,0 +1,140 @@
+#include "model/config.h"
+
+namespace gpt {
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::GeluTanh: return "gelu_tanh";
+    case Activation::Gelu: return "gelu";
+    case Activation::Tanh: return "tanh";
+    case Activation::Relu: return "relu";
+  }
+  return "?";
+}
+
+Activation parse_activation(const std::string& s) {
+  // HF spells the tanh approximation "gelu_new" (GPT-2) or "gelu_pytorch_tanh".
+  if (s == "gelu_tanh" || s == "gelu_new" || s == "gelu_pytorch_tanh" || s == "gelu_fast") return Activation::GeluTanh;
+  if (s == "gelu") return Activation::Gelu;
+  if (s == "tanh") return Activation::Tanh;
+  if (s == "relu") return Activation::Relu;
+  fail("unknown activation '{}'; use gelu_tanh, gelu, tanh or relu", s);
+}
+
+void GPTConfig::validate() const {
+  check(vocab_size > 0, "model.vocab_size must be positive, got {}", vocab_size);
+  check(vocab_size <= (1 << 24), "model.vocab_size {} is too large (max 16777216)", vocab_size);
+  check(block_size > 0, "model.block_size must be positive, got {}", block_size);
+  check(n_layer > 0, "model.n_layer must be positive, got {}", n_layer);
+  check(n_head > 0, "model.n_head must be positive, got {}", n_head);
+  check(n_embd > 0, "model.n_embd must be positive, got {}", n_embd);
+  check(n_embd % n_head == 0, "model.n_embd ({}) must be divisible by model.n_head ({})", n_embd, n_head);
+  check(dropout >= 0.0f && dropout < 1.0f, "model.dropout must be in [0, 1), got {}", dropout);
+  check(layer_norm_epsilon > 0.0f, "model.layer_norm_epsilon must be positive, got {}", layer_norm_epsilon);
+  // Keep every buffer index inside int64 and the parameter count sane.
+  check(int64_t(n_embd) * n_embd * n_layer < (int64_t(1) << 40), "model is too large");
+}
+
+GPTConfig GPTConfig::from_json(const json& j, const std::string& where) {
+  GPTConfig c;
+  JsonReader r(j, where);
+  std::string act = activation_name(c.activation);
+  r.get("vocab_size", c.vocab_size);
+  r.get("block_size", c.block_size);
+  r.get("n_layer", c.n_layer);
+  r.get("n_head", c.n_head);
+  r.get("n_embd", c.n_embd);
+  r.get("bias", c.bias);
+  r.get("dropout", c.dropout);
+  r.get("activation", act);
+  r.get("layernorm", c.layernorm);
+  r.get("mlp", c.mlp);
+  r.get("tie_embeddings", c.tie_embeddings);
+  r.get("layer_norm_epsilon", c.layer_norm_epsilon);
+  r.finish();
+  c.activation = parse_activation(act);
+  c.validate();
+  return c;
+}
+
+json GPTConfig::to_json() const {
+  return {{"vocab_size", vocab_size}, {"block_size", block_size}, {"n_layer", n_layer},
+          {"n_head", n_head}, {"n_embd", n_embd}, {"bias", bias}, {"dropout", dropout},
+          {"activation", activation_name(activation)}, {"layernorm", layernorm}, {"mlp", mlp},
+          {"tie_embeddings", tie_embeddings}, {"layer_norm_epsilon", layer_norm_epsilon}};
+}
+
+json GPTConfig::to_hf_json() const {
+  const char* hf_act = activation == Activation::GeluTanh ? "gelu_new" : activation_name(activation);
+  return {{"architectures", {"GPT2LMHeadModel"}},
+          {"model_type", "gpt2"},
+          {"vocab_size", vocab_size},
+          {"n_positions", block_size},
+          {"n_ctx", block_size},
+          {"n_layer", n_layer},
+          {"n_head", n_head},
+          {"n_embd", n_embd},
+          {"n_inner", nullptr},
+          {"activation_function", hf_act},
+          {"layer_norm_epsilon", layer_norm_epsilon},
+          {"resid_pdrop", dropout},
+          {"embd_pdrop", dropout},
+          {"attn_pdrop", dropout},
+          {"tie_word_embeddings", tie_embeddings},
+          {"initializer_range", 0.02},
+          {"bos_token_id", vocab_size - 1},
+          {"eos_token_id", vocab_size - 1},
+          {"gptkit", {{"bias", bias}, {"mlp", mlp}, {"layernorm", layernorm},
+                      {"tie_embeddings", tie_embeddings}, {"activation", activation_name(activation)}}}};
+}
+
+GPTConfig GPTConfig::from_hf_json(const json& j) {
+  check(j.is_object(), "config.json must be a JSON object");
+  GPTConfig c;
+  auto num = [&](const char* k, auto& out) {
+    if (j.contains(k)) {
+      check(j[k].is_number(), "config.json: {} must be a number", k);
+      out = j[k].get<std::remove_reference_t<decltype(out)>>();
+    }
+  };
+  num("vocab_size", c.vocab_size);
+  num("n_positions", c.block_size);
+  num("n_layer", c.n_layer);
+  num("n_head", c.n_head);
+  num("n_embd", c.n_embd);
+  num("layer_norm_epsilon", c.layer_norm_epsilon);
+  num("resid_pdrop", c.dropout);
+  if (j.contains("n_inner") && !j["n_inner"].is_null()) {
+    check(j["n_inner"].is_number_integer() && j["n_inner"].get<int>() == 4 * c.n_embd,
+          "config.json: n_inner must be null or 4*n_embd; other MLP widths are not supported");
+  }
+  if (j.contains("activation_function")) {
+    check(j["activation_function"].is_string(), "config.json: activation_function must be a string");
+    c.activation = parse_activation(j["activation_function"].get<std::string>());
+  }
+  if (j.contains("tie_word_embeddings")) {
+    check(j["tie_word_embeddings"].is_boolean(), "config.json: tie_word_embeddings must be a boolean");
+    c.tie_embeddings = j["tie_word_embeddings"].get<bool>();
+  }
+  if (j.contains("gptkit")) {
+    const json& g = j["gptkit"];
+    check(g.is_object(), "config.json: gptkit must be an object");
+    auto flag = [&](const char* k, bool& out) {
+      if (g.contains(k)) {
+        check(g[k].is_boolean(), "config.json: gptkit.{} must be a boolean", k);
+        out = g[k].get<bool>();
+      }
+    };
+    flag("bias", c.bias);
+    flag("mlp", c.mlp);
+    flag("layernorm", c.layernorm);
+    flag("tie_embeddings", c.tie_embeddings);
+    if (g.contains("activation") && g["activation"].is_string())
+      c.activation = parse_activation(g["activation"].get<std::string>());
+  }
+  c.dropout = 0.0f;  // dropout is a training setting, not part of a saved model
+  c.validate();
+  return c;
+}
+
+}  // namespace gpt

@@ -1,0 +1,46 @@
+#include <cblas.h>
+
+#include "ops/ops.h"
+
+namespace gpt::ops {
+
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int IN,
+                    int OUT, bool w_out_in) {
+  float beta = 0.0f;
+  if (b) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+      for (int o = 0; o < OUT; ++o) y[n * OUT + o] = b[o];
+    beta = 1.0f;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, w_out_in ? CblasTrans : CblasNoTrans, int(N), OUT, IN,
+              1.0f, x, IN, W, w_out_in ? IN : OUT, beta, y, OUT);
+}
+
+void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
+                     const float* W, int64_t N, int IN, int OUT, bool w_out_in) {
+  if (dx)  // dx[N,IN] = dy[N,OUT] @ W^T
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, w_out_in ? CblasNoTrans : CblasTrans, int(N), IN, OUT,
+                1.0f, dy, OUT, W, w_out_in ? IN : OUT, 0.0f, dx, IN);
+  if (w_out_in)  // dW[OUT,IN] += dy^T @ x
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, int(N), 1.0f, dy, OUT, x, IN, 1.0f,
+                dW, IN);
+  else  // dW[IN,OUT] += x^T @ dy
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IN, OUT, int(N), 1.0f, x, IN, dy, OUT, 1.0f,
+                dW, OUT);
+  if (db) {
+    // Column sums in fixed row order per column block: the same bits for any thread count.
+#pragma omp parallel for schedule(static)
+    for (int o0 = 0; o0 < OUT; o0 += 64) {
+      int o1 = o0 + 64 < OUT ? o0 + 64 : OUT;
+      float acc[64] = {0};
+      for (int64_t n = 0; n < N; ++n) {
+        const float* row = dy + n * OUT;
+        for (int o = o0; o < o1; ++o) acc[o - o0] += row[o];
+      }
+      for (int o = o0; o < o1; ++o) db[o] += acc[o - o0];
+    }
+  }
+}
+
+}  // namespace gpt::ops

@@ -1,0 +1,73 @@
+#pragma once
+// Model ops on fp32 host memory. The CPU versions in ops/cpu are the reference
+// implementations; every faster path is tested against them. Shapes are row-major.
+// Conventions: "dx +=" means the op accumulates into dx; other outputs are overwritten.
+#include <cstdint>
+
+#include "model/config.h"
+
+namespace gpt::ops {
+
+// y[N,OUT] = x[N,IN] @ W + b. W is [IN,OUT] (Hugging Face Conv1D layout), or [OUT,IN] when
+// w_out_in (nn.Linear / a tied embedding used as the LM head). b may be null.
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int IN,
+                    int OUT, bool w_out_in = false);
+// dx = dy @ W^T (overwritten; dx may be null), dW += x^T @ dy, db += sum_rows(dy) (db may be null).
+void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
+                     const float* W, int64_t N, int IN, int OUT, bool w_out_in = false);
+
+// y = (x - mean) * rstd * w + b per row of C; saves mean and rstd per row. b may be null.
+void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w,
+                       const float* b, int64_t N, int C, float eps);
+// dx += ..., dw += ..., db += ... (db may be null).
+void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x,
+                        const float* w, const float* mean, const float* rstd, int64_t N, int C);
+
+void activation_forward(float* y, const float* x, int64_t n, Activation a);
+// dx = dy * act'(x) (overwrites; dx may alias dy).
+void activation_backward(float* dx, const float* dy, const float* x, int64_t n, Activation a);
+
+// y[B,T,C] = wte[idx] + wpe[pos0 + t]. Token ids must already be checked against V.
+void embedding_forward(float* y, const int32_t* idx, const float* wte, const float* wpe, int B,
+                       int T, int C, int pos0 = 0);
+// dwte += scatter(dy), dwpe += sum over batch. Deterministic for any thread count.
+void embedding_backward(float* dwte, float* dwpe, const float* dy, const int32_t* idx, int B,
+                        int T, int C);
+
+// Causal multi-head self-attention over packed qkv[B,T,3C] (q, k, v; heads contiguous in each).
+// out[B,T,C]; att[B,NH,T,T] keeps the softmax probabilities (zeros above the diagonal) for
+// backward. Attention dropout with probability p is keyed by seed. scratch: attention_scratch().
+void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH,
+                       float p, uint64_t seed, float* scratch);
+// dqkv = d(out)/d(qkv) (overwritten).
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int B,
+                        int T, int C, int NH, float p, uint64_t seed, float* scratch);
+// Floats of scratch the attention ops need for T (per thread; covers all threads).
+int64_t attention_scratch_floats(int T);
+
+// Per-row softmax cross-entropy. Rows whose target is -1 are ignored (loss 0).
+// Returns the number of counted rows; losses[N] gets the per-row loss.
+int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* targets, int64_t N,
+                             int V);
+// dlogits = (softmax(logits) - onehot(target)) * scale for counted rows, 0 for ignored ones.
+void softmax_xent_backward(float* dlogits, const float* logits, const int32_t* targets, int64_t N,
+                           int V, float scale);
+
+// Inverted dropout: y = x * keep / (1 - p), keep = hash_uniform(seed, i) >= p. y may alias x.
+void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed);
+
+// y = a + b (y may alias a).
+void add(float* y, const float* a, const float* b, int64_t n);
+
+// sqrt(sum g^2) accumulated in double.
+double l2_norm(const float* g, int64_t n);
+void scale(float* x, int64_t n, float s);
+
+struct AdamWParams {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, weight_decay = 0.1f;
+};
+// One AdamW step (torch.optim.AdamW semantics, decoupled decay) on n values; step counts from 1.
+void adamw_step(float* p, const float* g, float* m, float* v, int64_t n, const AdamWParams& h,
+                int64_t step, bool decay);
+
+}  // namespace gpt::ops

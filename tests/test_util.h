@@ -1,0 +1,34 @@
+#pragma once
+// Shared helpers for the unit tests.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace gpt::test {
+
+inline std::filesystem::path source_dir() { return GPT_SOURCE_DIR; }
+
+// max|a - b| / max|b|: the error relative to the reference tensor's scale, which stays
+// meaningful for entries near zero (plain elementwise relative error does not).
+template <class A, class B>
+double scaled_err(const A& a, const B& b) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    num = std::max(num, std::abs(double(a[i]) - double(b[i])));
+    den = std::max(den, std::abs(double(b[i])));
+  }
+  if (std::isnan(num)) return INFINITY;
+  return den > 0.0 ? num / den : num;
+}
+
+inline std::vector<float> randn(size_t n, Rng& rng, double sd = 1.0) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(sd * rng.normal());
+  return v;
+}
+
+}  // namespace gpt::test

@@ -1,0 +1,276 @@
+// GPTConfig validation, init, determinism, dropout gradients, and checkpoint I/O including
+// every kind of damaged file.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/safetensors.h"
+#include "model/checkpoint.h"
+#include "test_util.h"
+
+using namespace gpt;
+namespace fs = std::filesystem;
+
+namespace {
+
+GPTConfig tiny(bool bias = true) {
+  GPTConfig c;
+  c.vocab_size = 23;
+  c.block_size = 12;
+  c.n_layer = 2;
+  c.n_head = 3;
+  c.n_embd = 15;
+  c.bias = bias;
+  return c;
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("gptkit_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::vector<int32_t> tokens(int n, int V, uint64_t seed) {
+  Rng r(seed);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& x : t) x = int32_t(r.below(uint64_t(V)));
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("config validation names the bad field") {
+  auto bad = [](auto mutate, const char* needle) {
+    GPTConfig c = tiny();
+    mutate(c);
+    try {
+      c.validate();
+      FAIL("expected an error mentioning " << needle);
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find(needle) != std::string::npos);
+    }
+  };
+  bad([](GPTConfig& c) { c.n_embd = 16; }, "divisible");
+  bad([](GPTConfig& c) { c.vocab_size = 0; }, "vocab_size");
+  bad([](GPTConfig& c) { c.n_layer = 0; }, "n_layer");
+  bad([](GPTConfig& c) { c.block_size = -1; }, "block_size");
+  bad([](GPTConfig& c) { c.dropout = 1.0f; }, "dropout");
+  bad([](GPTConfig& c) { c.layer_norm_epsilon = 0.0f; }, "epsilon");
+  CHECK_THROWS_WITH_AS(GPTConfig::from_json(json{{"n_embed", 4}}), doctest::Contains("did you mean 'n_embd'"), Error);
+  CHECK_THROWS_WITH_AS(GPTConfig::from_json(json{{"n_layer", "4"}}), doctest::Contains("must be an integer"), Error);
+  CHECK_THROWS_WITH_AS(GPTConfig::from_json(json{{"activation", "swish"}}), doctest::Contains("gelu_tanh"), Error);
+  GPTConfig d;
+  CHECK(d.n_layer == 12);
+  CHECK(d.vocab_size == 50257);
+  CHECK(GPTConfig::from_json(d.to_json()) == d);
+}
+
+TEST_CASE("GPT-2 124M has the published parameter count") {
+  GPTConfig c;  // defaults are GPT-2
+  GPT m(c);
+  CHECK(m.num_params() == 124439808);
+}
+
+TEST_CASE("init follows GPT-2: N(0,0.02), scaled residual projections, unit layernorm") {
+  GPTConfig c = tiny();
+  c.n_embd = 48;
+  c.n_head = 4;
+  c.n_layer = 3;
+  GPT m(c);
+  m.init_weights(42);
+  auto stdev = [&](const std::string& name) {
+    const ParamView* v = m.find_param(name);
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < v->numel; ++i) { double x = m.param_data()[v->offset + i]; s += x; s2 += x * x; }
+    return std::sqrt(s2 / double(v->numel) - (s / double(v->numel)) * (s / double(v->numel)));
+  };
+  CHECK(std::abs(stdev("h.0.mlp.c_fc.weight") - 0.02) < 0.001);
+  CHECK(std::abs(stdev("h.1.attn.c_proj.weight") - 0.02 / std::sqrt(6.0)) < 0.001);
+  CHECK(m.param_data()[m.find_param("h.2.ln_1.weight")->offset] == 1.0f);
+  CHECK(m.param_data()[m.find_param("h.2.attn.c_attn.bias")->offset] == 0.0f);
+  GPT m2(c);
+  m2.init_weights(42);
+  CHECK(std::memcmp(m.param_data(), m2.param_data(), m.num_params() * 4) == 0);
+  m2.init_weights(43);
+  CHECK(std::memcmp(m.param_data(), m2.param_data(), m.num_params() * 4) != 0);
+}
+
+TEST_CASE("forward rejects bad inputs instead of reading out of bounds") {
+  GPT m(tiny());
+  m.init_weights(1);
+  std::vector<int32_t> idx(12, 1), tg(12, 1);
+  CHECK_THROWS_WITH_AS(m.forward(idx.data(), tg.data(), 1, 13), doctest::Contains("block_size"), Error);
+  idx[3] = 23;
+  CHECK_THROWS_WITH_AS(m.forward(idx.data(), tg.data(), 1, 12), doctest::Contains("vocabulary"), Error);
+  idx[3] = 0;
+  tg[5] = -2;
+  CHECK_THROWS_WITH_AS(m.forward(idx.data(), tg.data(), 1, 12), doctest::Contains("target"), Error);
+  std::fill(tg.begin(), tg.end(), -1);
+  CHECK(std::isnan(m.forward(idx.data(), tg.data(), 1, 12)));
+  m.zero_grad();
+  m.backward();  // all targets ignored: zero gradient, no NaN
+  for (size_t i = 0; i < m.num_params(); ++i) REQUIRE(m.grad_data()[i] == 0.0f);
+}
+
+TEST_CASE("training steps are bit-for-bit deterministic, including dropout") {
+  GPTConfig c = tiny();
+  c.dropout = 0.2f;
+  auto run = [&]() {
+    GPT m(c);
+    m.init_weights(7);
+    auto idx = tokens(24, c.vocab_size, 1), tg = tokens(24, c.vocab_size, 2);
+    std::vector<float> out;
+    for (int s = 0; s < 3; ++s) {
+      out.push_back(m.forward(idx.data(), tg.data(), 2, 12, true, 1000 + s));
+      m.zero_grad();
+      m.backward();
+      for (size_t i = 0; i < m.num_params(); ++i) m.param_data()[i] -= 0.01f * m.grad_data()[i];
+    }
+    out.insert(out.end(), m.param_data(), m.param_data() + m.num_params());
+    return out;
+  };
+  auto a = run(), b = run();
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+}
+
+TEST_CASE("whole-model gradient with dropout matches finite differences") {
+  GPTConfig c = tiny();
+  c.dropout = 0.3f;
+  c.activation = Activation::Tanh;
+  c.tie_embeddings = false;
+  GPT m(c);
+  m.init_weights(3);
+  for (size_t i = 0; i < m.num_params(); ++i) m.param_data()[i] *= 3.0f;  // larger gradients
+  auto idx = tokens(20, c.vocab_size, 5), tg = tokens(20, c.vocab_size, 6);
+  tg[4] = -1;
+  const uint64_t seed = 77;
+  m.forward(idx.data(), tg.data(), 2, 10, true, seed);
+  m.zero_grad();
+  m.backward();
+  std::vector<float> g(m.grad_data(), m.grad_data() + m.num_params());
+  Rng pick(9);
+  int checked = 0;
+  for (int k = 0; k < 40; ++k) {
+    size_t i = size_t(pick.below(m.num_params()));
+    if (std::abs(g[i]) < 1e-3) continue;
+    float* p = m.param_data() + i;
+    float x0 = *p, h = 1e-3f;
+    *p = x0 + h;
+    double lp = m.forward(idx.data(), tg.data(), 2, 10, true, seed);
+    *p = x0 - h;
+    double lm = m.forward(idx.data(), tg.data(), 2, 10, true, seed);
+    *p = x0;
+    double fd = (lp - lm) / (2.0 * h);
+    INFO("param " << i << " fd " << fd << " analytic " << g[i]);
+    CHECK(std::abs(fd - g[i]) <= 0.02 * std::abs(g[i]) + 1e-3);
+    ++checked;
+  }
+  CHECK(checked >= 10);
+}
+
+TEST_CASE("checkpoint round trip keeps every bit and the config") {
+  GPTConfig c = tiny(false);
+  c.tie_embeddings = false;
+  c.activation = Activation::Relu;
+  GPT m(c);
+  m.init_weights(11);
+  fs::path dir = temp_dir("roundtrip") / "ckpt";
+  save_model(dir, m);
+  auto m2 = load_model(dir);
+  CHECK(m2->config() == c);
+  CHECK(std::memcmp(m.param_data(), m2->param_data(), m.num_params() * 4) == 0);
+  // Saving again replaces the directory atomically and leaves no temporaries.
+  m.init_weights(12);
+  save_model(dir, m);
+  int entries = 0;
+  for (auto& e : fs::directory_iterator(dir.parent_path())) { (void)e; ++entries; }
+  CHECK(entries == 1);
+  auto m3 = load_model(dir);
+  CHECK(std::memcmp(m.param_data(), m3->param_data(), m.num_params() * 4) == 0);
+  fs::remove_all(dir.parent_path());
+}
+
+TEST_CASE("damaged checkpoints give errors that name the tensor or offset") {
+  GPTConfig c = tiny();
+  GPT m(c);
+  m.init_weights(5);
+  fs::path root = temp_dir("damaged");
+  save_model(root / "good", m);
+  std::string bytes = read_file(root / "good" / "model.safetensors");
+  auto try_load = [&](const std::string& content) -> std::string {
+    fs::path d = root / "bad";
+    fs::remove_all(d);
+    fs::create_directories(d);
+    fs::copy_file(root / "good" / "config.json", d / "config.json");
+    std::ofstream(d / "model.safetensors", std::ios::binary) << content;
+    try {
+      load_model(d);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "loaded";
+  };
+  CHECK(try_load(bytes) == "loaded");
+  CHECK(try_load(bytes.substr(0, 5)).find("truncated") != std::string::npos);
+  CHECK(try_load(bytes.substr(0, bytes.size() - 100)).find("outside") != std::string::npos);
+  std::string huge = bytes;
+  uint64_t n = uint64_t(1) << 40;
+  std::memcpy(huge.data(), &n, 8);
+  CHECK(try_load(huge).find("header length") != std::string::npos);
+  std::string garbled = bytes;
+  garbled[8] = '#';
+  CHECK(try_load(garbled).find("JSON") != std::string::npos);
+  // Every truncation point fails cleanly.
+  for (size_t cut = 0; cut < bytes.size(); cut += 997) CHECK(try_load(bytes.substr(0, cut)) != "loaded");
+
+  auto write_with = [&](std::vector<st::WriteTensor> ts) {
+    fs::path f = root / "custom.safetensors";
+    st::write(f, ts);
+    return read_file(f);
+  };
+  std::vector<st::WriteTensor> ts;
+  for (const auto& v : m.params()) ts.push_back({v.name, st::DType::F32, v.shape, m.param_data() + v.offset});
+  auto missing = ts;
+  missing.erase(missing.begin() + 3);
+  CHECK(try_load(write_with(missing)).find("'" + ts[3].name + "' is missing") != std::string::npos);
+  auto extra = ts;
+  extra.push_back({"h.9.mlp.c_fc.weight", st::DType::F32, {1}, m.param_data()});
+  CHECK(try_load(write_with(extra)).find("unexpected tensor 'h.9.mlp.c_fc.weight'") != std::string::npos);
+  auto misshapen = ts;
+  misshapen[2].shape = {misshapen[2].shape[0] - 1};
+  CHECK(try_load(write_with(misshapen)).find("'" + ts[2].name + "' has shape") != std::string::npos);
+  auto wrong_dtype = ts;
+  std::vector<int32_t> ints(m.find_param("wpe.weight")->numel);
+  wrong_dtype[1] = {"wpe.weight", st::DType::I32, ts[1].shape, ints.data()};
+  CHECK(try_load(write_with(wrong_dtype)).find("dtype I32") != std::string::npos);
+  // HF-style names: "transformer." prefix, attention-mask buffers, a tied lm_head copy.
+  auto hf = ts;
+  for (auto& t : hf) t.name = "transformer." + t.name;
+  std::vector<float> mask(144, 1.0f);
+  hf.push_back({"transformer.h.0.attn.bias", st::DType::F32, {1, 1, 12, 12}, mask.data()});
+  hf.push_back({"lm_head.weight", st::DType::F32, ts[0].shape, ts[0].data});
+  CHECK(try_load(write_with(hf)) == "loaded");
+  fs::remove_all(root);
+}
+
+TEST_CASE("safetensors header parser rejects overlapping and mis-sized tensors") {
+  std::map<std::string, std::string> meta;
+  CHECK_THROWS_WITH_AS(st::parse_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12, &meta),
+                       doctest::Contains("overlap"), Error);
+  CHECK_THROWS_WITH_AS(st::parse_header(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8, &meta),
+                       doctest::Contains("need 12"), Error);
+  CHECK_THROWS_WITH_AS(st::parse_header(R"({"a":{"dtype":"F32","shape":[-3],"data_offsets":[0,8]}})", 8, &meta),
+                       doctest::Contains("negative"), Error);
+  CHECK_THROWS_WITH_AS(st::parse_header(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8, &meta),
+                       doctest::Contains("overflow"), Error);
+  CHECK_THROWS_WITH_AS(st::parse_header(R"({"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}})", 1, &meta),
+                       doctest::Contains("unsupported dtype"), Error);
+  auto ok = st::parse_header(R"({"__metadata__":{"k":"v"},"a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]}})", 8, &meta);
+  CHECK(ok.size() == 1);
+  CHECK(meta["k"] == "v");
+}

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
@@ -24,6 +25,7 @@ void map2(float* dx, const float* dy, const float* x, int64_t n, F f) {
 }  // namespace
 
 void activation_forward(float* y, const float* x, int64_t n, Activation a) {
+  GPT_PROF("activation_fwd");
   switch (a) {
     case Activation::GeluTanh:
       map(y, x, n, [](float v) {
@@ -39,6 +41,7 @@ void activation_forward(float* y, const float* x, int64_t n, Activation a) {
 }
 
 void activation_backward(float* dx, const float* dy, const float* x, int64_t n, Activation a) {
+  GPT_PROF("activation_bwd");
   switch (a) {
     case Activation::GeluTanh:
       map2(dx, dy, x, n, [](float v) {

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/rng.h"
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
@@ -29,6 +30,7 @@ int64_t attention_scratch_floats(int T) { return int64_t(omp_get_max_threads()) 
 
 void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH,
                        float p, uint64_t seed, float* scratch) {
+  GPT_PROF("attention_fwd");
   const int hd = C / NH;
   const float sc = 1.0f / std::sqrt(float(hd));
   const int64_t C3 = 3 * int64_t(C);
@@ -71,6 +73,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int B,
                         int T, int C, int NH, float p, uint64_t seed, float* scratch) {
+  GPT_PROF("attention_bwd");
   const int hd = C / NH;
   const float sc = 1.0f / std::sqrt(float(hd));
   const int64_t C3 = 3 * int64_t(C);

@@ -3,11 +3,13 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
 
 void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed) {
+  GPT_PROF("dropout");
   if (p <= 0.0f) {
     if (y != x)
 #pragma omp parallel for simd schedule(static)
@@ -20,11 +22,13 @@ void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed) {
 }
 
 void add(float* y, const float* a, const float* b, int64_t n) {
+  GPT_PROF("residual_add");
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
 double l2_norm(const float* g, int64_t n) {
+  GPT_PROF("grad_norm");
   // Fixed chunks summed in order: the same bits for any thread count.
   constexpr int64_t kChunk = 1 << 14;
   const int64_t nchunks = (n + kChunk - 1) / kChunk;
@@ -48,6 +52,7 @@ void scale(float* x, int64_t n, float s) {
 
 void adamw_step(float* p, const float* g, float* m, float* v, int64_t n, const AdamWParams& h,
                 int64_t step, bool decay) {
+  GPT_PROF("adamw");
   const float bc1 = 1.0f - std::pow(h.beta1, float(step));
   const float bc2_sqrt = std::sqrt(1.0f - std::pow(h.beta2, float(step)));
   const float step_size = h.lr / bc1;

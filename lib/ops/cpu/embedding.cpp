@@ -1,9 +1,11 @@
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
 
 void embedding_forward(float* y, const int32_t* idx, const float* wte, const float* wpe, int B,
                        int T, int C, int pos0) {
+  GPT_PROF("embedding_fwd");
 #pragma omp parallel for schedule(static)
   for (int64_t bt = 0; bt < int64_t(B) * T; ++bt) {
     const float* te = wte + int64_t(idx[bt]) * C;
@@ -15,6 +17,7 @@ void embedding_forward(float* y, const int32_t* idx, const float* wte, const flo
 
 void embedding_backward(float* dwte, float* dwpe, const float* dy, const int32_t* idx, int B,
                         int T, int C) {
+  GPT_PROF("embedding_bwd");
   // Threads own column blocks, and rows are summed in (b, t) order: no races, no atomics, and
   // the same bits for any thread count even when tokens repeat.
 #pragma omp parallel for schedule(static)

@@ -1,11 +1,13 @@
 #include <cmath>
 
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
 
 void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w,
                        const float* b, int64_t N, int C, float eps) {
+  GPT_PROF("layernorm_fwd");
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const float* xr = x + n * C;
@@ -27,6 +29,7 @@ void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const
 
 void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x,
                         const float* w, const float* mean, const float* rstd, int64_t N, int C) {
+  GPT_PROF("layernorm_bwd");
 #pragma omp parallel
   {
 #pragma omp for schedule(static) nowait

@@ -1,11 +1,13 @@
 #include <cblas.h>
 
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int IN,
                     int OUT, bool w_out_in) {
+  GPT_PROF("linear_fwd");
   float beta = 0.0f;
   if (b) {
 #pragma omp parallel for schedule(static)
@@ -19,6 +21,7 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
                      const float* W, int64_t N, int IN, int OUT, bool w_out_in) {
+  GPT_PROF("linear_bwd");
   if (dx)  // dx[N,IN] = dy[N,OUT] @ W^T
     cblas_sgemm(CblasRowMajor, CblasNoTrans, w_out_in ? CblasNoTrans : CblasTrans, int(N), IN, OUT,
                 1.0f, dy, OUT, W, w_out_in ? IN : OUT, 0.0f, dx, IN);

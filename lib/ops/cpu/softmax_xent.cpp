@@ -1,11 +1,13 @@
 #include <cmath>
 
+#include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
 
 int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* targets, int64_t N,
                              int V) {
+  GPT_PROF("xent_fwd");
   int64_t count = 0;
 #pragma omp parallel for schedule(static) reduction(+ : count)
   for (int64_t n = 0; n < N; ++n) {
@@ -24,6 +26,7 @@ int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* 
 
 void softmax_xent_backward(float* dlogits, const float* logits, const int32_t* targets, int64_t N,
                            int V, float scale) {
+  GPT_PROF("xent_bwd");
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     int32_t y = targets[n];

@@ -1,0 +1,50 @@
+#pragma once
+// A training run's configuration: JSON with sections model, data, train, plus out_dir and
+// device. Unknown keys are errors; --set key=value overrides any key before validation.
+#include <string>
+
+#include "core/json_util.h"
+#include "model/config.h"
+
+namespace gpt {
+
+struct DataConfig {
+  std::string dir;                  // holds meta.json and the token files
+  std::string train = "train.bin";  // relative to dir (or absolute)
+  std::string val = "val.bin";
+};
+
+struct TrainParams {
+  int batch_size = 12;
+  int grad_accum = 1;
+  int max_iters = 2000;
+  double lr = 1e-3, min_lr = 1e-4;
+  int warmup_iters = 100;
+  int lr_decay_iters = -1;  // -1: max_iters
+  std::string schedule = "cosine";  // cosine | linear | constant
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.99, eps = 1e-8;
+  double grad_clip = 1.0;  // 0: no clipping
+  int eval_interval = 250, eval_iters = 200, log_interval = 10;
+  bool always_save = false;
+  int64_t seed = 1337;
+};
+
+struct RunConfig {
+  GPTConfig model;
+  bool vocab_from_data = true;  // model.vocab_size absent: taken from the data's meta.json
+  DataConfig data;
+  TrainParams train;
+  std::string out_dir = "runs/default";
+  std::string device = "cpu";
+
+  static RunConfig from_json(const json& j);
+  json to_json() const;  // the fully resolved config, as saved in the run directory
+};
+
+// Reads a config file and applies "a.b=value" overrides in order.
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// Learning rate at a step: linear warmup, then the schedule down to min_lr at lr_decay_iters.
+double lr_at(const TrainParams& t, int step);
+
+}  // namespace gpt

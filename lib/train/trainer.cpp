@@ -1,0 +1,262 @@
+#include "train/trainer.h"
+
+#include <omp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/profile.h"
+#include "core/rng.h"
+#include "core/sgemm_peak.h"
+#include "core/timer.h"
+#include "data/dataset.h"
+#include "data/meta.h"
+#include "model/checkpoint.h"
+#include "train/flops.h"
+#include "train/metrics.h"
+#include "train/optimizer.h"
+#include "train/train_checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace gpt {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+uint64_t mix(uint64_t a, uint64_t b, uint64_t c = 0) {
+  return splitmix64(a ^ splitmix64(b ^ splitmix64(c)));
+}
+// Stream tags keep the batch, dropout and eval streams independent of each other.
+constexpr uint64_t kBatchTag = 0x62617463, kDropTag = 0x64726f70, kEvalTag = 0x6576616c;
+
+std::string fmt_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  int t = int(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, (t / 60) % 60);
+  if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+fs::path resolve(const std::string& dir, const std::string& file) {
+  fs::path p(file);
+  return p.is_absolute() ? p : fs::path(dir) / p;
+}
+
+struct Evaluator {
+  const Dataset* train;
+  const Dataset* val;
+  uint64_t seed;
+  int B, T, iters;
+  std::vector<int32_t> x, y;
+  // Mean loss over a fixed set of batches: the same batches at every eval, so the curve
+  // measures the model, not the draw.
+  double loss(GPT& m, const Dataset& ds, uint64_t split) {
+    double s = 0;
+    for (int k = 0; k < iters; ++k) {
+      ds.batch(mix(seed ^ kEvalTag, split, uint64_t(k)), B, T, x.data(), y.data());
+      s += m.forward(x.data(), y.data(), B, T, false);
+    }
+    return s / iters;
+  }
+};
+
+}  // namespace
+
+void request_stop() { g_stop.store(true); }
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+TrainResult train(RunConfig cfg, const TrainOptions& opts) {
+  g_stop.store(false);
+  if (cfg.device == "cuda") {
+#ifdef GPT_HAVE_CUDA
+    fail("device 'cuda' training is not implemented yet in this version; use --device cpu");
+#else
+    fail("this gptkit was built without CUDA; rebuild with -DGPT_CUDA=ON on a machine with nvcc, or use --device cpu");
+#endif
+  }
+  const TrainParams& tp = cfg.train;
+  const fs::path out(cfg.out_dir);
+  const fs::path ckpt = out / "ckpt";
+
+  // --- data --------------------------------------------------------------------------------
+  check(fs::is_directory(cfg.data.dir), "data directory '{}' does not exist; create it with gpt-prepare", cfg.data.dir);
+  std::unique_ptr<DataMeta> meta;
+  if (fs::exists(fs::path(cfg.data.dir) / "meta.json")) meta = std::make_unique<DataMeta>(load_meta(cfg.data.dir));
+  auto train_ds = open_token_dataset(resolve(cfg.data.dir, cfg.data.train));
+  auto val_ds = open_token_dataset(resolve(cfg.data.dir, cfg.data.val));
+  const int data_max = std::max(train_ds->max_token_id(), val_ds->max_token_id());
+  if (cfg.vocab_from_data) cfg.model.vocab_size = meta ? meta->vocab_size : data_max + 1;
+  check(data_max < cfg.model.vocab_size,
+        "model.vocab_size {} is smaller than the data's vocabulary (token id {} occurs); "
+        "raise model.vocab_size or drop it to take the size from meta.json", cfg.model.vocab_size, data_max);
+  const int B = tp.batch_size, T = cfg.model.block_size;
+  train_ds->check_block_size(T);
+  val_ds->check_block_size(T);
+  cfg.model.validate();
+
+  // --- model, optimizer, state -------------------------------------------------------------
+  ensure_writable_dir(out);
+  GPT model(cfg.model);
+  model.init_weights(uint64_t(tp.seed));
+  AdamW opt(model, {float(tp.lr), float(tp.beta1), float(tp.beta2), float(tp.eps), float(tp.weight_decay)});
+  TrainerState st;
+  st.run_config = cfg.to_json();
+  if (opts.resume) {
+    check(fs::exists(ckpt / "trainer.json"),
+          "--resume: no checkpoint in {}; train without --resume first (or point --out at the run)", ckpt.string());
+    GPTConfig saved = load_model_config(ckpt);
+    saved.dropout = cfg.model.dropout;
+    check(saved == cfg.model,
+          "--resume: the checkpoint in {} has another model shape (n_layer={}, n_head={}, n_embd={}, "
+          "vocab_size={}, block_size={}) than the config; use the run's own config", ckpt.string(),
+          saved.n_layer, saved.n_head, saved.n_embd, saved.vocab_size, saved.block_size);
+    TrainerState loaded = load_training_checkpoint(ckpt, model, opt);
+    st.step = loaded.step;
+    st.best_val_loss = loaded.best_val_loss;
+  } else if (!opts.init_from.empty()) {
+    GPTConfig saved = load_model_config(opts.init_from);
+    saved.dropout = cfg.model.dropout;
+    check(saved == cfg.model, "--init-from: {} has another model shape than the config", opts.init_from);
+    load_weights(model, fs::path(opts.init_from) / "model.safetensors");
+  }
+  write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
+  MetricsWriter metrics(out / "metrics.jsonl", opts.resume ? st.step : -1);
+  std::unique_ptr<json> tok;
+  if (meta) tok = std::make_unique<json>(meta->chars.vocab_size() > 0 ? meta->chars.to_json() : meta->raw);
+
+  const double peak = measure_sgemm_gflops(1024, 2) * 1e9;
+  const double flops_step = train_flops_per_token(cfg.model, int64_t(model.num_params()), T) * B * T * tp.grad_accum;
+  const bool tty = opts.progress && ::isatty(2);
+  if (opts.progress)
+    std::fprintf(stderr, "gpt-train: %.2fM parameters, %s, %d threads, %s from step %d to %d\n",
+                 model.num_params() / 1e6, train_ds->describe().c_str(), omp_get_max_threads(),
+                 opts.resume ? "resuming" : "training", st.step, tp.max_iters);
+
+  Evaluator ev{train_ds.get(), val_ds.get(), uint64_t(tp.seed), B, T, tp.eval_iters,
+               std::vector<int32_t>(size_t(B) * T), std::vector<int32_t>(size_t(B) * T)};
+  std::vector<int32_t> x(size_t(B) * T), y(size_t(B) * T);
+  TrainResult res;
+  res.out_dir = out.string();
+  res.start_step = st.step;
+  res.best_val_loss = st.best_val_loss;
+  const double t_start = now_s();
+  double tok_time = 0;
+  int64_t tok_count = 0;
+  bool saved_any = fs::exists(ckpt / "trainer.json") && opts.resume;
+
+  auto save = [&](const char* why) {
+    save_training_checkpoint(ckpt, model, opt, st, tok.get());
+    saved_any = true;
+    res.checkpoint = ckpt.string();
+    if (opts.progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
+  };
+  auto evaluate = [&](int step) {
+    double tl = ev.loss(model, *train_ds, 0), vl = ev.loss(model, *val_ds, 1);
+    res.last_val_loss = vl;
+    metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl},
+                   {"elapsed_s", now_s() - t_start}});
+    if (opts.progress)
+      std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f\n", tty ? "\r\033[K" : "", step, tl, vl);
+    if (vl < st.best_val_loss || tp.always_save) {
+      st.best_val_loss = std::min(st.best_val_loss, vl);
+      res.best_val_loss = st.best_val_loss;
+      if (step > 0) save(vl <= st.best_val_loss ? "best val loss" : "always_save");
+    }
+  };
+
+  int profile_from = -1;
+  if (!opts.profile_path.empty()) profile_from = st.step + 1;  // skip the warm-up step
+  for (; st.step < tp.max_iters; ) {
+    const int step = st.step;
+    if (step % tp.eval_interval == 0 && !(opts.resume && step == res.start_step)) evaluate(step);
+    if (g_stop.load()) break;
+    if (step == profile_from) prof::enable(true);
+    const double t0 = now_s();
+    const double lr = lr_at(tp, step);
+    model.zero_grad();
+    double loss = 0;
+    for (int micro = 0; micro < tp.grad_accum; ++micro) {
+      train_ds->batch(mix(uint64_t(tp.seed) ^ kBatchTag, uint64_t(step), uint64_t(micro)), B, T, x.data(), y.data());
+      float l;
+      {
+        GPT_PROF("forward");
+        l = model.forward(x.data(), y.data(), B, T, true, mix(uint64_t(tp.seed) ^ kDropTag, uint64_t(step), uint64_t(micro)));
+      }
+      {
+        GPT_PROF("backward");
+        model.backward(1.0f / float(tp.grad_accum));
+      }
+      loss += l / tp.grad_accum;
+    }
+    if (!std::isfinite(loss))
+      fail("the loss became {} at step {}; lower train.lr or check the data (no checkpoint was written from this state)", loss, step);
+    double norm;
+    {
+      GPT_PROF("optimizer");
+      norm = clip_grad_norm(model, tp.grad_clip);
+      opt.step(model, float(lr));
+    }
+    const double dt = now_s() - t0;
+    st.step = step + 1;
+    res.last_train_loss = loss;
+    if (step > res.start_step) {  // the first step warms caches and threads
+      tok_time += dt;
+      tok_count += int64_t(B) * T * tp.grad_accum;
+    }
+    if (step + 1 == profile_from + opts.profile_steps) {
+      prof::enable(false);
+      write_file_atomic(opts.profile_path, prof::chrome_trace_json());
+      if (opts.progress) std::fprintf(stderr, "%sprofile of %d steps written to %s\n", tty ? "\r\033[K" : "", opts.profile_steps, opts.profile_path.c_str());
+    }
+    const double elapsed = now_s() - t_start;
+    const double tps = double(B) * T * tp.grad_accum / dt;
+    const double mfu = flops_step / dt / peak;
+    const double eta = elapsed / double(st.step - res.start_step) * double(tp.max_iters - st.step);
+    if (st.step % tp.log_interval == 0 || st.step == tp.max_iters) {
+      metrics.write({{"kind", "train"}, {"step", st.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
+                     {"tokens_per_s", tps}, {"mfu", mfu}, {"elapsed_s", elapsed}});
+      if (opts.progress)
+        std::fprintf(stderr, "%sstep %d/%d | loss %.4f | lr %.2e | norm %.2f | %.0f tok/s | mfu %.0f%% | %s elapsed | ETA %s\n",
+                     tty ? "\r\033[K" : "", st.step, tp.max_iters, loss, lr, norm, tps, 100 * mfu,
+                     fmt_duration(elapsed).c_str(), fmt_duration(eta).c_str());
+    } else if (tty) {
+      std::fprintf(stderr, "\r\033[Kstep %d/%d | loss %.4f | %.0f tok/s | ETA %s", st.step, tp.max_iters, loss, tps,
+                   fmt_duration(eta).c_str());
+    }
+    if (g_stop.load()) break;
+  }
+  if (g_stop.load()) {
+    res.interrupted = true;
+    save("interrupted");
+    std::fprintf(stderr, "stopped at step %d; resume with: gpt-train --config <config> --out %s --resume\n",
+                 st.step, out.string().c_str());
+  } else {
+    if (!(opts.resume && st.step == res.start_step && st.step % tp.eval_interval == 0)) evaluate(st.step);
+    if (!saved_any) save("end of training");
+  }
+  res.end_step = st.step;
+  res.elapsed_s = now_s() - t_start;
+  res.tokens_per_s = tok_time > 0 ? double(tok_count) / tok_time : 0;
+  if (res.checkpoint.empty() && saved_any) res.checkpoint = ckpt.string();
+  return res;
+}
+
+}  // namespace gpt

@@ -221,7 +221,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
       tok_time += dt;
       tok_count += int64_t(B) * T * tp.grad_accum;
     }
-    if (step + 1 == profile_from + opts.profile_steps) {
+    if (profile_from >= 0 && step + 1 == profile_from + opts.profile_steps) {
       prof::enable(false);
       write_file_atomic(opts.profile_path, prof::chrome_trace_json());
       if (opts.progress) std::fprintf(stderr, "%sprofile of %d steps written to %s\n", tty ? "\r\033[K" : "", opts.profile_steps, opts.profile_path.c_str());

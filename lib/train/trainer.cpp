@@ -101,7 +101,10 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   std::unique_ptr<DataMeta> meta;
   if (fs::exists(fs::path(cfg.data.dir) / "meta.json")) meta = std::make_unique<DataMeta>(load_meta(cfg.data.dir));
   auto train_ds = open_token_dataset(resolve(cfg.data.dir, cfg.data.train));
-  auto val_ds = open_token_dataset(resolve(cfg.data.dir, cfg.data.val));
+  const fs::path val_path = resolve(cfg.data.dir, cfg.data.val);
+  check(fs::exists(val_path), "{} does not exist; gpt-train evaluates on a validation split, so prepare the data "
+        "with gpt-prepare --val-fraction above 0 (or set data.val)", val_path.string());
+  auto val_ds = open_token_dataset(val_path);
   const int data_max = std::max(train_ds->max_token_id(), val_ds->max_token_id());
   if (cfg.vocab_from_data) cfg.model.vocab_size = meta ? meta->vocab_size : data_max + 1;
   check(data_max < cfg.model.vocab_size,

@@ -10,6 +10,7 @@
 
 #include "core/rng.h"
 #include "core/profile.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
@@ -48,12 +49,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
     }
     for (int t = 0; t < T; ++t) {
       float* row = P + int64_t(t) * T;
-      float mx = row[0];
-      for (int j = 1; j <= t; ++j) mx = std::max(mx, row[j]);
-      float sum = 0.0f;
-      for (int j = 0; j <= t; ++j) { row[j] = std::exp(row[j] - mx); sum += row[j]; }
-      float inv = 1.0f / sum;
-      for (int j = 0; j <= t; ++j) row[j] *= inv;
+      softmax_inplace(row, t + 1);
       for (int j = t + 1; j < T; ++j) row[j] = 0.0f;
     }
     const float* Pd = P;

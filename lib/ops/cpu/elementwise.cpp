@@ -38,6 +38,7 @@ double l2_norm(const float* g, int64_t n) {
   for (int64_t k = 0; k < nchunks; ++k) {
     int64_t e = std::min(n, (k + 1) * kChunk);
     double s = 0.0;
+#pragma omp simd reduction(+ : s)
     for (int64_t i = k * kChunk; i < e; ++i) s += double(g[i]) * g[i];
     part[size_t(k)] = s;
   }

@@ -47,8 +47,9 @@ def bench_train(a) -> dict:
     xs = torch.randint(0, a.vocab, (n, B, T))
     ys = torch.randint(0, a.vocab, (n, B, T))
 
-    times, losses = [], []
+    times, cpus, losses = [], [], []
     for i in range(n):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         _, loss = model(xs[i], ys[i])
@@ -57,8 +58,10 @@ def bench_train(a) -> dict:
         opt.step()
         lv = loss.item()
         t1 = time.perf_counter()
+        c1 = time.process_time()
         if i >= a.warmup:
             times.append(t1 - t0)
+            cpus.append(c1 - c0)
         losses.append(lv)
         print(f"step {i}{' (warmup)' if i < a.warmup else ''}: {1e3 * (t1 - t0):.1f} ms "
               f"loss {lv:.4f}", file=sys.stderr)
@@ -86,6 +89,8 @@ def bench_train(a) -> dict:
         "ms_per_step_min": round(1e3 * min(times), 3),
         "ms_per_step_mean": round(1e3 * statistics.mean(times), 3),
         "tokens_per_s": round(B * T / med, 1),
+        # CPU time of this process per step; ~threads x wall when it had the cores to itself
+        "cpu_ms_per_step_median": round(1e3 * statistics.median(cpus), 3),
         "params": model.num_params(),
         "final_loss": round(losses[-1], 5),
     }

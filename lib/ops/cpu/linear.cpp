@@ -1,4 +1,5 @@
 #include <cblas.h>
+#include <omp.h>
 
 #include "core/profile.h"
 #include "ops/ops.h"
@@ -22,15 +23,33 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
                      const float* W, int64_t N, int IN, int OUT, bool w_out_in) {
   GPT_PROF("linear_bwd");
-  if (dx)  // dx[N,IN] = dy[N,OUT] @ W^T
+  auto grad_x = [&] {  // dx[N,IN] = dy[N,OUT] @ W^T
     cblas_sgemm(CblasRowMajor, CblasNoTrans, w_out_in ? CblasNoTrans : CblasTrans, int(N), IN, OUT,
                 1.0f, dy, OUT, W, w_out_in ? IN : OUT, 0.0f, dx, IN);
-  if (w_out_in)  // dW[OUT,IN] += dy^T @ x
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, int(N), 1.0f, dy, OUT, x, IN, 1.0f,
-                dW, IN);
-  else  // dW[IN,OUT] += x^T @ dy
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IN, OUT, int(N), 1.0f, x, IN, dy, OUT, 1.0f,
-                dW, OUT);
+  };
+  auto grad_w = [&] {
+    if (w_out_in)  // dW[OUT,IN] += dy^T @ x
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, int(N), 1.0f, dy, OUT, x, IN,
+                  1.0f, dW, IN);
+    else  // dW[IN,OUT] += x^T @ dy
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IN, OUT, int(N), 1.0f, x, IN, dy, OUT,
+                  1.0f, dW, OUT);
+  };
+  // The two products have the same FLOPs. With two threads, running them side by side
+  // (each single-threaded: OpenBLAS does not nest inside a parallel region) avoids splitting
+  // small GEMMs across threads, which costs more than it gains at these sizes.
+  if (dx && omp_get_max_threads() == 2 && !omp_in_parallel()) {
+#pragma omp parallel sections num_threads(2)
+    {
+#pragma omp section
+      grad_x();
+#pragma omp section
+      grad_w();
+    }
+  } else {
+    if (dx) grad_x();
+    grad_w();
+  }
   if (db) {
     // Column sums in fixed row order per column block: the same bits for any thread count.
 #pragma omp parallel for schedule(static)

@@ -19,7 +19,7 @@ done
 # Carry every shared library except glibc's, the loader and the GPU driver's own.
 ldd "$build/gptkit_tests" "$build/gpt-conv-bench" | awk '/=> \//{print $3}' | sort -u | while read -r so; do
   case "$(basename "$so")" in
-    libc.so*|libm.so*|libmvec.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcuda.so*) ;;
+    libc.so*|libm.so*|libmvec.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcuda.so*|libstdc++.so*|libgcc_s.so*) ;;
     *) cp -L "$so" "$stage/lib/" ;;
   esac
 done

@@ -49,7 +49,7 @@ grep -E "ERROR|SKIP|skipp" "$out/gpu_tests.log" | head -20 | sed 's/^/    /' | t
 
 log ""
 log "## Depthwise conv1d (gpt-conv-bench)"
-if [ -x "$here/scripts/bench/conv_gpu.sh" ]; then
+if [ -f "$here/scripts/bench/conv_gpu.sh" ]; then
   mkdir -p "$out/conv"
   timeout 240 bash "$here/scripts/bench/conv_gpu.sh" "$build" "$out/conv" > "$out/conv.log" 2>&1
   log "- conv_gpu.sh exit code $?"

@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#ifndef __CUDACC__
+#include <nlohmann/json_fwd.hpp>
+#endif
 
 namespace gpt::conv1d {
 
@@ -143,6 +146,15 @@ std::vector<BenchResult> bench(const Desc& d, Pass pass, const std::vector<Impl>
 double copy_gbps_cpu(double bytes, int iters);
 double copy_gbps_cuda(double bytes, int iters);  // throws when CUDA is not available
 
+// Reporting: one JSON object / CSV row per result, and an aligned text table for humans.
+#ifndef __CUDACC__
+nlohmann::json to_json(const BenchResult& r);
+#endif
+std::string csv_header();
+std::string csv_row(const BenchResult& r);
+std::string format_table(const std::vector<BenchResult>& rs);
+std::string describe(const Desc& d);  // "B=8 C=1024 L=2048 K=4 bcl causal fp32 +bias +silu"
+
 // A short description of where CUDA impls would run: GPU name, SMs, L2, memory clock; or why not.
 std::string cuda_device_summary();
 
@@ -156,6 +168,20 @@ void ref_backward(const Desc& d, void* dx, float* dw, float* dbias, const void* 
 void cpu_forward(const Desc& d, void* y, const void* x, const float* w, const float* bias);
 void cpu_backward(const Desc& d, void* dx, float* dw, float* dbias, const void* dy, const void* x,
                   const float* w, const float* bias);
+// out[t] = b0 + sum_k w[k] in[t+k] for t < n (in holds n+K-1 floats). K <= 8 is unrolled.
+void conv_lanes(float* out, const float* in, const float* w, int K, int64_t n, float b0);
+// One BLC output row: out[j] = b0[j] + sum_k wt[k*ld + j] rows[k][j] for j < cn (b0 may be
+// null): wt holds the K taps transposed to [K][ld]. K <= 8 is unrolled.
+void conv_rows(float* out, const float* const* rows, const float* wt, const float* b0, int K,
+               int cn, int ld);
+// Loads x[start, start+len) of a row of L storage elements as floats, zero outside [0, L).
+void load_window(float* dst, const void* row, DType t, int64_t L, int64_t start, int64_t len);
+// from_f32 with non-temporal stores where aligned (for outputs too large to stay in cache);
+// call stream_fence() before other threads read what was stored.
+void store_stream(DType t, const float* src, void* dst, int64_t n);
+void stream_fence();
+// Outputs at least this large are streamed past the caches.
+constexpr int64_t kStreamBytes = int64_t(8) << 20;
 // v = silu(v) over n floats, vectorised (|error| < 2 ulp of expf).
 void silu_inplace(float* v, int64_t n);
 // g = dy * silu'(pre) over n floats; g may alias dy.

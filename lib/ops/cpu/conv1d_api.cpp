@@ -2,6 +2,8 @@
 // kernels/conv1d_cuda.h and only when gptkit was built with CUDA.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/error.h"
@@ -161,6 +163,18 @@ void backward(const Desc& d, Impl impl, void* dx, float* dw, float* dbias, const
   }
 }
 
+#ifdef __AVX2__
+// 8 floats -> 8 bf16, round to nearest even, NaN kept a (quiet) NaN: the scalar rule, vectorised.
+static inline __m128i bf16x8(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb)), 16);
+  const __m256i nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+  r = _mm256_blendv_epi8(r, nan, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+}
+#endif
+
 // Conversions are called per tile (tens to hundreds of elements) by the optimised CPU paths,
 // so they must vectorise: bf16 is a shift, fp16 goes through F16C when the CPU has it.
 void to_f32(DType t, const void* src, float* dst, int64_t n) {
@@ -191,8 +205,13 @@ void from_f32(DType t, const float* src, void* dst, int64_t n) {
     std::memcpy(dst, src, size_t(n) * 4);
   } else if (t == DType::BF16) {
     uint16_t* o = static_cast<uint16_t*>(dst);
+    int64_t i0 = 0;
+#ifdef __AVX2__
+    for (; i0 + 8 <= n; i0 += 8)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + i0), bf16x8(_mm256_loadu_ps(src + i0)));
+#endif
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = i0; i < n; ++i) {
       uint32_t u;
       std::memcpy(&u, &src[i], 4);
       uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
@@ -211,6 +230,47 @@ void from_f32(DType t, const float* src, void* dst, int64_t n) {
 }
 
 namespace detail {
+
+// Non-temporal stores skip the read-for-ownership of the destination line: a streamed output
+// costs one write instead of a read plus a write, which is what lets a memory-bound op reach
+// memcpy speed (glibc's large memcpy streams too). The caller fences once per parallel region.
+void store_stream(DType t, const float* src, void* dst, int64_t n) {
+#ifdef __AVX2__
+  char* d = static_cast<char*>(dst);
+  const int64_t s = int64_t(dtype_size(t));
+  int64_t head = (32 - int64_t(reinterpret_cast<uintptr_t>(d) & 31)) & 31;
+  if (head % s != 0) return from_f32(t, src, dst, n);  // misaligned element: plain stores
+  head = std::min(head / s, n);
+  from_f32(t, src, d, head);
+  int64_t i = head;
+  if (t == DType::F32) {
+    for (; i + 8 <= n; i += 8)
+      _mm256_stream_ps(reinterpret_cast<float*>(d + i * 4), _mm256_loadu_ps(src + i));
+  } else if (t == DType::BF16) {
+    for (; i + 16 <= n; i += 16)
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i * 2),
+                          _mm256_set_m128i(bf16x8(_mm256_loadu_ps(src + i + 8)),
+                                           bf16x8(_mm256_loadu_ps(src + i))));
+  } else {
+#ifdef __F16C__
+    for (; i + 16 <= n; i += 16)
+      _mm256_stream_si256(
+          reinterpret_cast<__m256i*>(d + i * 2),
+          _mm256_set_m128i(_mm256_cvtps_ph(_mm256_loadu_ps(src + i + 8), _MM_FROUND_TO_NEAREST_INT),
+                           _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT)));
+#endif
+  }
+  from_f32(t, src + i, d + i * s, n - i);
+#else
+  from_f32(t, src, dst, n);
+#endif
+}
+
+void stream_fence() {
+#ifdef __AVX2__
+  _mm_sfence();
+#endif
+}
 
 // expf for SiLU without a libm call per element, so the loops around it vectorise: 2^n * p(r)
 // with r = x - n ln2 in two parts and a degree-6 polynomial (Cephes coefficients).

@@ -80,7 +80,7 @@ void ref_backward(const Desc& d, void* dx, float* dw, float* dbias, const void* 
   View v{d};
   const int pad = pad_left(d);
   const int64_t n = numel(d);
-  std::vector<double> g(size_t(n));
+  std::vector<double> g(static_cast<size_t>(n));
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     double gy = load(dy, d.dtype, i);
@@ -109,7 +109,7 @@ void ref_backward(const Desc& d, void* dx, float* dw, float* dbias, const void* 
 #pragma omp parallel for schedule(static)
   for (int64_t c0 = 0; c0 < d.C; c0 += CB) {
     int64_t cn = std::min(CB, d.C - c0);
-    std::vector<double> acc(size_t(cn * (d.K + 1)), 0.0);
+    std::vector<double> acc(static_cast<size_t>(cn * (d.K + 1)), 0.0);
     for (int64_t b = 0; b < d.B; ++b)
       for (int64_t l = 0; l < d.L; ++l)
         for (int64_t j = 0; j < cn; ++j) {

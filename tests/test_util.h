@@ -18,10 +18,11 @@ template <class A, class B>
 double scaled_err(const A& a, const B& b) {
   double num = 0.0, den = 0.0;
   for (size_t i = 0; i < b.size(); ++i) {
-    num = std::max(num, std::abs(double(a[i]) - double(b[i])));
+    double d = std::abs(double(a[i]) - double(b[i]));
+    if (!std::isfinite(d)) return INFINITY;  // std::max would silently drop a NaN
+    num = std::max(num, d);
     den = std::max(den, std::abs(double(b[i])));
   }
-  if (std::isnan(num)) return INFINITY;
   return den > 0.0 ? num / den : num;
 }
 

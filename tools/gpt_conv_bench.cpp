@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print one JSON object on stdout");
   app.add_option("--sweep", sweep,
                  "write one CSV row per (shape, impl, pass) to this file; without explicit shape "
-                 "flags a default grid from ~1 MB to ~1 GB moved is used");
+                 "flags a default grid from ~2 MB to ~1 GB moved is used");
 
   return run_tool(app, argc, argv, [&] {
     if (threads > 0) omp_set_num_threads(threads);

@@ -3,8 +3,10 @@
 # the CUDA conv1d unit tests, then gpt-conv-bench on causal-conv1d-like shapes (every CUDA impl
 # checked against the CPU reference on NaN-poisoned outputs, then timed next to a
 # device-to-device copy), a deterministic-backward and a cold-L2 run, and a small --sweep.
-# Results land in OUTDIR: summary.md, bench.jsonl, sweep.csv (+ sweep.png), tests.txt,
-# gpu.txt, log.txt. Runs in well under 2 minutes on an H100 host.
+# Last, if the run is still under 70 s, compute-sanitizer memcheck and racecheck go over the
+# CUDA kernels on tiny shapes (50 s at most). Results land in OUTDIR: summary.md, bench.jsonl,
+# sweep.csv (+ sweep.png), tests.txt, sanitizer.txt, gpu.txt, log.txt. About 1-2 minutes on an
+# H100 host (the first run, without the sanitizer step, took 57 s).
 #
 # usage: scripts/bench/conv_gpu.sh BUILD_DIR OUTDIR
 #        scripts/bench/conv_gpu.sh --bundle BUILD_DIR
@@ -114,10 +116,36 @@ done
 [ -n "$plotted" ] || say "(no sweep.png: no python3 with matplotlib)"
 rm -f "$out/.one.json" "$out/.sweep.txt"
 
-# ---- 3. summary ----------------------------------------------------------------------------------
-python3 - "$out" "$test_rc" "$bench_rc" "$(( $(date +%s) - t_start ))" > "$out/summary.md" <<'EOF'
+# ---- 3. compute-sanitizer on tiny shapes: out-of-bounds accesses and shared-memory races -------
+san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer 2>/dev/null | head -1)
+san_rc=0
+if [ -z "$san" ] || [ -n "${CONV_GPU_DRY:-}" ]; then
+  say "(compute-sanitizer not found or dry run: skipped)"
+elif [ $(( $(date +%s) - t_start )) -gt 70 ]; then
+  say "(compute-sanitizer skipped: out of time)"   # the whole script is meant to take <= 2 min
+else
+  : > "$out/sanitizer.txt"
+  san_run() {  # seconds, tool, args...
+    local secs=$1 tool=$2; shift 2
+    say "== compute-sanitizer --tool $tool gpt-conv-bench $*"
+    echo "== $tool: $*" >> "$out/sanitizer.txt"
+    timeout "$secs" "$san" --tool "$tool" --error-exitcode 3 "$bench" "$@" --iters 1 --warmup 0 \
+      >> "$out/sanitizer.txt" 2>&1
+    local rc=$?; [ $rc -ne 0 ] && { san_rc=$rc; say "   exit $rc"; }
+  }
+  san_run 15 memcheck -B 2 -C 67 -L 1100 -K 4 --bias --silu --layout bcl,blc --dtype fp32,bf16 \
+    --pass both --impl cuda-naive,cuda-tiled,cuda-vec
+  san_run 15 memcheck -B 1 -C 40 -L 300 -K 9,33 --padding same --layout bcl,blc --dtype fp16 \
+    --pass both --impl cuda-tiled,cuda-vec
+  san_run 20 racecheck -B 1 -C 67 -L 1100 -K 4 --bias --silu --layout bcl,blc --dtype fp32 \
+    --pass both --impl cuda-tiled,cuda-vec
+  grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Hazard|Invalid" "$out/sanitizer.txt" | sort | uniq -c | head -20 | tee -a "$log" >&2
+fi
+
+# ---- 4. summary ----------------------------------------------------------------------------------
+python3 - "$out" "$test_rc" "$bench_rc" "$(( $(date +%s) - t_start ))" "$san_rc" > "$out/summary.md" <<'EOF'
 import json, sys
-out, test_rc, bench_rc, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+out, test_rc, bench_rc, secs, san_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 runs = [json.loads(l) for l in open(f"{out}/bench.jsonl") if l.strip()]
 rows = [(r, run) for run in runs for r in run["results"]]
 bad = [r for r, _ in rows if r["ran"] and not r["ok"]]
@@ -126,6 +154,8 @@ print("# conv1d GPU check\n")
 print(f"- device: {runs[0]['cuda'] if runs else '?'}")
 print(f"- unit tests (conv1d*): {'PASS' if test_rc == 0 else 'FAIL (exit %d, see tests.txt)' % test_rc}")
 print(f"- kernel checks in the benchmarks: {len(rows) - len(bad) - len(unavailable)} ok, {len(bad)} FAILED, {len(unavailable)} not run")
+san = {0: "clean or skipped", 124: "timed out (no verdict; see sanitizer.txt)", 1: "a kernel check failed under the sanitizer (see sanitizer.txt)"}
+print(f"- compute-sanitizer (memcheck, racecheck on tiny shapes): {san.get(san_rc, 'FOUND ERRORS (exit %d, see sanitizer.txt)' % san_rc)}")
 print(f"- wall time: {secs} s\n")
 for r in bad:
     s = r["shape"]
@@ -148,4 +178,4 @@ EOF
 grep -E "^- |FAIL" "$out/summary.md" >&2
 grep -E "\| cuda-vec \|" "$out/summary.md" | awk -F'|' '{printf "%-5s %-44s %9s ms %6s GB/s %5s of copy %s\n", $3, $4, $6, $7, $8, $10}' >&2
 say "done in $(( $(date +%s) - t_start )) s; results in $out"
-[ $test_rc -eq 0 ] && [ $bench_rc -eq 0 ]
+[ $test_rc -eq 0 ] && [ $bench_rc -eq 0 ] && [ $san_rc -eq 0 ]

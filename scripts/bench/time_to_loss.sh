@@ -2,12 +2,14 @@
 # Time to val loss: gptkit's gpt-train against nanoGPT-style PyTorch training
 # (scripts/bench/torch_train.py) with the same config, data and machine, in one run.
 # Writes both curves into one plot and prints a Markdown summary.
-#   scripts/bench/time_to_loss.sh [BUILD_DIR] [THREADS] [CONFIG]
+#   scripts/bench/time_to_loss.sh [BUILD_DIR] [GPTKIT_THREADS] [TORCH_THREADS] [CONFIG]
+# Each side runs at its own best thread count from train_step.sh (PyTorch is often faster at 1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$here/build}
 threads=${2:-2}
-config=${3:-$here/configs/shakespeare_char_cpu.json}
+tthreads=${3:-1}
+config=${4:-$here/configs/shakespeare_char_cpu.json}
 corpus=${GPT_CORPUS:-$here/../shared/data/tinyshakespeare.txt}
 out=${OUT:-$build/bench/time_to_loss}
 target=${TARGET_LOSS:-1.90}
@@ -16,11 +18,11 @@ mkdir -p "$out"
 echo "[gptkit] $threads thread(s)" >&2
 OMP_NUM_THREADS=$threads "$build/gpt-train" --config "$config" --set data.dir="$out/data" \
   --out "$out/gptkit" -q --json > "$out/gptkit.json"
-echo "[pytorch] $threads thread(s)" >&2
-OMP_NUM_THREADS=$threads /usr/bin/python3 "$here/scripts/bench/torch_train.py" --config "$config" \
-  --data "$out/data" --threads "$threads" --out "$out/pytorch.csv" > "$out/pytorch.json"
+echo "[pytorch] $tthreads thread(s)" >&2
+OMP_NUM_THREADS=$tthreads /usr/bin/python3 "$here/scripts/bench/torch_train.py" --config "$config" \
+  --data "$out/data" --threads "$tthreads" --out "$out/pytorch.csv" > "$out/pytorch.json"
 /usr/bin/python3 "$here/scripts/plot_metrics.py" "$out/gptkit" "$out/pytorch.csv" \
-  --label "gptkit ($threads thr)" --label "PyTorch $(/usr/bin/python3 -c 'import torch;print(torch.__version__)') ($threads thr)" \
+  --label "gptkit ($threads thr)" --label "PyTorch $(/usr/bin/python3 -c 'import torch;print(torch.__version__)') ($tthreads thr)" \
   -o "$out/time_to_loss.png" >/dev/null
 /usr/bin/python3 - "$out" "$target" <<'PY'
 import csv, json, sys

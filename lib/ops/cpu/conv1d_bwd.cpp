@@ -5,8 +5,8 @@
 // Each channel's dw/dbias is summed in (b, l) order by one thread, so results are bitwise the
 // same for any thread count and need no workspace or atomics:
 //   BCL: one task per channel (all batches), tile sums added into doubles.
-//   BLC: each thread owns a contiguous range of 64-channel blocks and streams rows; tile sums are
-//        added into dw (fp32) in row order.
+//   BLC: channel blocks split across threads; each streams its block down L row by row, and
+//        32-row fp32 sums are added into dw in row order.
 #include <omp.h>
 
 #include <algorithm>
@@ -117,7 +117,7 @@ void backward_blc(const Desc& d, void* dx, float* dw, float* dbias, const void* 
   const bool stream = numel(d) * s >= kStreamBytes;
 #pragma omp parallel
   {
-    const int64_t nth = omp_get_num_threads(), tid = omp_get_thread_num();
+    const int64_t nth = omp_get_num_threads();
     // Channel blocks of whole cache lines, small enough for the rings to stay in L1/L2.
     const int64_t share = (d.C + nth - 1) / nth;
     const int cb = int(std::max<int64_t>(16, std::min<int64_t>(kRingRow / K, (share + 15) / 16 * 16)));

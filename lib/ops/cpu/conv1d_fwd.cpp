@@ -13,6 +13,24 @@
 
 namespace gpt::conv1d::detail {
 namespace {
+
+constexpr int64_t kTileL = 512;   // BCL positions per tile
+constexpr int kTileR = 64;         // BLC rows per tile
+constexpr int kRingFloats = 8192;  // BLC: K rows x channel block (32 KB, stays in L1/L2)
+constexpr int kMaxBlockC = 4096;
+
+template <int KC>
+void conv_lanes_k(float* out, const float* in, const float* w, int64_t n, float b0) {
+  float wr[KC];
+  for (int k = 0; k < KC; ++k) wr[k] = w[k];
+#pragma omp simd
+  for (int64_t t = 0; t < n; ++t) {
+    float a = b0;
+    for (int k = 0; k < KC; ++k) a += wr[k] * in[t + k];
+    out[t] = a;
+  }
+}
+
 // One BLC output row from K ring rows: out[j] = b0[j] + sum_k wt[k*ld + j] rows[k][j].
 template <int KC>
 void conv_rows_k(float* out, const float* const* rows, const float* wt, const float* b0, int K,
@@ -35,43 +53,6 @@ void conv_rows_k(float* out, const float* const* rows, const float* wt, const fl
     }
   }
 }
-
-}  // namespace
-
-void conv_rows(float* out, const float* const* rows, const float* wt, const float* b0, int K,
-               int cn, int ld) {
-  switch (K) {
-    case 1: return conv_rows_k<1>(out, rows, wt, b0, K, cn, ld);
-    case 2: return conv_rows_k<2>(out, rows, wt, b0, K, cn, ld);
-    case 3: return conv_rows_k<3>(out, rows, wt, b0, K, cn, ld);
-    case 4: return conv_rows_k<4>(out, rows, wt, b0, K, cn, ld);
-    case 5: return conv_rows_k<5>(out, rows, wt, b0, K, cn, ld);
-    case 6: return conv_rows_k<6>(out, rows, wt, b0, K, cn, ld);
-    case 7: return conv_rows_k<7>(out, rows, wt, b0, K, cn, ld);
-    case 8: return conv_rows_k<8>(out, rows, wt, b0, K, cn, ld);
-    default: return conv_rows_k<0>(out, rows, wt, b0, K, cn, ld);
-  }
-}
-
-namespace {
-
-template <int KC>
-void conv_lanes_k(float* out, const float* in, const float* w, int64_t n, float b0) {
-  float wr[KC];
-  for (int k = 0; k < KC; ++k) wr[k] = w[k];
-#pragma omp simd
-  for (int64_t t = 0; t < n; ++t) {
-    float a = b0;
-    for (int k = 0; k < KC; ++k) a += wr[k] * in[t + k];
-    out[t] = a;
-  }
-}
-
-
-constexpr int64_t kTileL = 512;  // BCL positions per tile
-constexpr int kTileR = 64;         // BLC rows per tile
-constexpr int kRingFloats = 8192;  // BLC: K rows x channel block (64 KB)
-constexpr int kMaxBlockC = 4096;
 
 // Row r of batch b, channels [c0, c0+cn) of a BLC tensor as floats; zeros outside [0, L).
 void load_row(float* dst, const void* x, const Desc& d, int64_t b, int64_t r, int64_t c0, int cn) {
@@ -162,6 +143,21 @@ void forward_blc(const Desc& d, void* y, const void* x, const float* w, const fl
 }
 
 }  // namespace
+
+void conv_rows(float* out, const float* const* rows, const float* wt, const float* b0, int K,
+               int cn, int ld) {
+  switch (K) {
+    case 1: return conv_rows_k<1>(out, rows, wt, b0, K, cn, ld);
+    case 2: return conv_rows_k<2>(out, rows, wt, b0, K, cn, ld);
+    case 3: return conv_rows_k<3>(out, rows, wt, b0, K, cn, ld);
+    case 4: return conv_rows_k<4>(out, rows, wt, b0, K, cn, ld);
+    case 5: return conv_rows_k<5>(out, rows, wt, b0, K, cn, ld);
+    case 6: return conv_rows_k<6>(out, rows, wt, b0, K, cn, ld);
+    case 7: return conv_rows_k<7>(out, rows, wt, b0, K, cn, ld);
+    case 8: return conv_rows_k<8>(out, rows, wt, b0, K, cn, ld);
+    default: return conv_rows_k<0>(out, rows, wt, b0, K, cn, ld);
+  }
+}
 
 void conv_lanes(float* out, const float* in, const float* w, int K, int64_t n, float b0) {
   switch (K) {

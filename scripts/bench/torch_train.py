@@ -39,6 +39,8 @@ def main():
     ap.add_argument("--data", help="data dir (overrides data.dir)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-iters", type=int)
+    ap.add_argument("--seed", type=int, help="overrides train.seed")
+    ap.add_argument("--eval-iters", type=int, help="batches per split at each eval (overrides train.eval_iters)")
     ap.add_argument("--out", default="torch_run.csv")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -52,7 +54,7 @@ def main():
                    n_layer=m["n_layer"], n_head=m["n_head"], n_embd=m["n_embd"],
                    bias=m.get("bias", True), dropout=m.get("dropout", 0.0),
                    activation=m.get("activation", "gelu_tanh"), tie_embeddings=m.get("tie_embeddings", True))
-    torch.manual_seed(t.get("seed", 1337))
+    torch.manual_seed(a.seed if a.seed is not None else t.get("seed", 1337))
     model = GPT(mc)
     opt = make_optimizer(model, lr=t["lr"], beta1=t.get("beta1", 0.9), beta2=t.get("beta2", 0.99),
                          eps=t.get("eps", 1e-8), weight_decay=t.get("weight_decay", 0.1))
@@ -60,6 +62,7 @@ def main():
     max_iters = a.max_iters if a.max_iters is not None else t["max_iters"]
     warmup, decay_iters = t.get("warmup_iters", 100), t.get("lr_decay_iters", max_iters)
     lr, min_lr = t["lr"], t.get("min_lr", 1e-4)
+    eval_iters = a.eval_iters or t.get("eval_iters", 200)
 
     def get_lr(it):
         if it < warmup:
@@ -78,7 +81,7 @@ def main():
         model.eval()
         out = []
         for data in (train, val):
-            out.append(sum(model(*batch(data))[1].item() for _ in range(t.get("eval_iters", 200))) / t.get("eval_iters", 200))
+            out.append(sum(model(*batch(data))[1].item() for _ in range(eval_iters)) / eval_iters)
         model.train()
         return out
 

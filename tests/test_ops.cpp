@@ -16,7 +16,6 @@ using Vec = std::vector<double>;
 namespace {
 
 std::vector<float> to_f(const Vec& v) { return {v.begin(), v.end()}; }
-Vec to_d(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 Vec randd(size_t n, Rng& rng, double sd = 1.0) {
   Vec v(n);
   for (auto& x : v) x = double(float(sd * rng.normal()));  // representable in float
@@ -112,8 +111,9 @@ Vec ref_attention(const Vec& qkv, int B, int T, int C, int NH, float p, uint64_t
 
 TEST_CASE("linear forward and backward, both weight layouts, with and without bias") {
   Rng rng(1);
-  for (int trial = 0; trial < 6; ++trial) {
-    int N = 1 + int(rng.below(13)), IN = 1 + int(rng.below(19)), OUT = 1 + int(rng.below(23));
+  for (int trial = 0; trial < 8; ++trial) {
+    // N = 1 takes the matrix-vector path (batch-1 decode) in both layouts, with and without bias.
+    int N = trial < 4 ? 1 : 1 + int(rng.below(13)), IN = 1 + int(rng.below(19)), OUT = 1 + int(rng.below(23));
     bool oi = trial % 2, has_b = trial % 3 != 0;
     Vec x = randd(size_t(N * IN), rng), W = randd(size_t(IN * OUT), rng), b = randd(size_t(OUT), rng);
     Vec R = randd(size_t(N * OUT), rng);
@@ -232,6 +232,34 @@ TEST_CASE("causal attention forward and backward, with and without dropout") {
     } else {
       for (float v : dqkv) REQUIRE(std::isfinite(v));
     }
+  }
+}
+
+TEST_CASE("attention over a KV cache equals full causal attention, appended in chunks") {
+  Rng rng(15);
+  struct Shape { int B, T, C, NH, cap; };
+  for (Shape s : {Shape{1, 9, 6, 2, 9}, Shape{3, 20, 12, 3, 24}, Shape{2, 70, 16, 4, 80}}) {
+    CAPTURE(s.B); CAPTURE(s.T); CAPTURE(s.C);
+    const int C3 = 3 * s.C, hd = s.C / s.NH;
+    Vec qkv = randd(size_t(s.B) * s.T * C3, rng);
+    Vec ref = ref_attention(qkv, s.B, s.T, s.C, s.NH, 0.0f, 0);
+    std::vector<float> kc(size_t(s.B) * s.NH * s.cap * hd, std::nanf("")), vc = kc;
+    Vec got(ref.size(), std::nan(""));
+    // Random chunk sizes: a prefill, single decode steps and multi-token appends.
+    for (int len = 0; len < s.T;) {
+      int n = std::min(s.T - len, 1 + int(rng.below(rng.below(2) ? 1 : 7)));
+      std::vector<float> q(size_t(s.B) * n * C3), out(size_t(s.B) * n * s.C, std::nanf(""));
+      for (int b = 0; b < s.B; ++b)
+        for (int i = 0; i < n; ++i)
+          for (int c = 0; c < C3; ++c) q[size_t((b * n + i) * C3 + c)] = float(qkv[size_t((b * s.T + len + i) * C3 + c)]);
+      std::vector<float> scratch(size_t(ops::attention_kv_scratch_floats(n, s.cap)), std::nanf(""));
+      ops::attention_kv_forward(out.data(), kc.data(), vc.data(), q.data(), s.B, n, s.C, s.NH, s.cap, len, scratch.data());
+      for (int b = 0; b < s.B; ++b)
+        for (int i = 0; i < n; ++i)
+          for (int c = 0; c < s.C; ++c) got[size_t((b * s.T + len + i) * s.C + c)] = out[size_t((b * n + i) * s.C + c)];
+      len += n;
+    }
+    CHECK(scaled_err(got, ref) < 1e-5);
   }
 }
 

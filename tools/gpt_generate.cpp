@@ -1,7 +1,14 @@
-// gpt-generate: sample text from a checkpoint.
+// gpt-generate: sample text from a checkpoint (KV cache, batched samples, streaming), or score
+// a text under it.
+#include <sys/resource.h>
+
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <optional>
+
+#include <spdlog/spdlog.h>
 
 #include "core/fsutil.h"
 #include "core/timer.h"
@@ -12,51 +19,176 @@
 
 namespace fs = std::filesystem;
 
+namespace {
+
+std::vector<int32_t> parse_token_list(const std::string& s) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    gpt::check(used > 0 && used == item.size() && v >= 0 && v <= INT32_MAX,
+               "--prompt-tokens: '{}' is not a token id (give non-negative integers separated by commas, e.g. 1,2,3)",
+               item);
+    ids.push_back(int32_t(v));
+    i = j + 1;
+  }
+  return ids;
+}
+
+double peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) * 1024.0;  // Linux reports KiB
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"Sample text from a gptkit checkpoint.\n\nExample:\n"
-               "  gpt-generate --ckpt runs/shakespeare_char_cpu/ckpt --prompt 'ROMEO:' --max-new-tokens 200",
-               "gpt-generate"};
+  CLI::App app{
+      "Sample text from a gptkit checkpoint, or score a text under it.\n\n"
+      "Samples are decoded together as one batch, with a KV cache unless --no-kv-cache.\n"
+      "Sampling order: temperature, then top-k, then top-p; one uniform draw per token (none\n"
+      "when greedy), so a seed reproduces a run exactly.\n\nExamples:\n"
+      "  gpt-generate --ckpt runs/shakespeare_char_cpu/ckpt --prompt 'ROMEO:' --max-new-tokens 200\n"
+      "  gpt-generate --ckpt CKPT --prompt-file - --num-samples 4 --temperature 0 --json < prompt.txt\n"
+      "  gpt-generate --ckpt CKPT --score --prompt-file play.txt --json",
+      "gpt-generate"};
   gpt::init_tool(app);
-  std::string ckpt, prompt = "\n", prompt_file;
+  std::string ckpt, prompt_file, prompt_tokens;
+  std::optional<std::string> prompt;
   int max_new = 200, num_samples = 1;
   uint64_t seed = 1337;
   gpt::SamplingParams sp;
   sp.temperature = 0.8f;
   sp.top_k = 200;
-  bool json_out = false;
-  app.add_option("--ckpt", ckpt, "checkpoint directory (model.safetensors, config.json, tokenizer.json)")->required()->check(CLI::ExistingDirectory);
-  app.add_option("--prompt", prompt, "prompt text");
-  app.add_option("--prompt-file", prompt_file, "read the prompt from a file ('-' for stdin)");
-  app.add_option("--max-new-tokens", max_new, "tokens to generate")->check(CLI::NonNegativeNumber);
-  app.add_option("--temperature", sp.temperature, "0 = greedy");
+  bool json_out = false, stream = false, kv_cache = true, score_mode = false;
+  app.add_option("--ckpt", ckpt, "checkpoint directory (model.safetensors, config.json, tokenizer.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  auto* o_prompt = app.add_option("--prompt", prompt, "prompt text (default: a newline)");
+  auto* o_file = app.add_option("--prompt-file", prompt_file, "read the prompt from a file ('-' for stdin)");
+  auto* o_tokens = app.add_option("--prompt-tokens", prompt_tokens, "the prompt as token ids, e.g. 1,2,3");
+  o_prompt->excludes(o_file)->excludes(o_tokens);
+  o_file->excludes(o_tokens);
+  app.add_option("--max-new-tokens", max_new, "tokens to generate per sample (>= 0)");
+  app.add_option("--temperature", sp.temperature, "softmax temperature; 0 = greedy (argmax, no random draws)");
   app.add_option("--top-k", sp.top_k, "keep the k most likely tokens (0 = all)");
-  app.add_option("--top-p", sp.top_p, "nucleus sampling mass");
-  app.add_option("--seed", seed, "random seed");
-  app.add_option("--num-samples", num_samples, "independent samples")->check(CLI::PositiveNumber);
-  app.add_flag("--json", json_out, "print texts and token ids as JSON on stdout");
+  app.add_option("--top-p", sp.top_p, "keep the smallest most-likely set with this mass, in (0, 1]");
+  app.add_option("--seed", seed, "random seed; sample s uses the stream splitmix64(seed + s)");
+  app.add_option("--num-samples", num_samples, "samples, decoded together as one batch")->check(CLI::PositiveNumber);
+  app.add_flag("--stream", stream, "print tokens as they are produced (one sample; to stderr with --json)");
+  app.add_flag("--kv-cache,!--no-kv-cache", kv_cache,
+               "reuse cached keys/values (default); --no-kv-cache recomputes the whole context each step");
+  app.add_flag("--score", score_mode,
+               "instead of generating, print the per-token negative log-likelihood, mean loss and perplexity of the prompt text");
+  app.add_flag("--json", json_out, "print results as JSON on stdout");
   return gpt::run_tool(app, argc, argv, [&] {
+    gpt::check(max_new >= 0, "--max-new-tokens must be >= 0 (got {})", max_new);
     sp.validate();
-    if (!prompt_file.empty())
-      prompt = prompt_file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : gpt::read_file(prompt_file);
+    if (stream && num_samples > 1)
+      throw gpt::UsageError("--stream prints one sample as it is produced; drop --stream or use --num-samples 1");
+
     auto model = gpt::load_model(ckpt);
-    fs::path tok_path = fs::path(ckpt) / "tokenizer.json";
-    gpt::check(fs::exists(tok_path), "{} is missing; this version generates only from char-level checkpoints made by gpt-train", tok_path.string());
-    auto tok = gpt::CharTokenizer::from_json(gpt::parse_json_file(tok_path.string()));
-    std::vector<int32_t> ids = tok.encode(prompt);
+    const gpt::GPTConfig& cfg = model->config();
+    std::optional<gpt::CharTokenizer> tok;
+    if (fs::path tp = fs::path(ckpt) / "tokenizer.json"; fs::exists(tp)) {
+      tok = gpt::CharTokenizer::from_json(gpt::parse_json_file(tp.string()));
+      gpt::check(tok->vocab_size() <= cfg.vocab_size,
+                 "{} has {} tokens but the model's vocabulary is {}: the tokenizer belongs to another model",
+                 tp.string(), tok->vocab_size(), cfg.vocab_size);
+    }
+
+    std::vector<int32_t> ids;
+    if (!prompt_tokens.empty()) {
+      ids = parse_token_list(prompt_tokens);
+    } else {
+      std::string text = prompt.value_or("\n");
+      if (!prompt_file.empty())
+        text = prompt_file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : gpt::read_file(prompt_file);
+      gpt::check(!text.empty(), "the prompt is empty; give at least one character (or --prompt-tokens)");
+      gpt::check(tok.has_value(),
+                 "{} has no tokenizer.json, so text cannot be encoded; give the prompt as --prompt-tokens 1,2,3", ckpt);
+      ids = tok->encode(text);
+    }
+    gpt::check(!ids.empty(), "the prompt is empty; give at least one token");
+    for (size_t i = 0; i < ids.size(); ++i)
+      gpt::check(ids[i] < cfg.vocab_size, "prompt token id {} (position {}) is outside the model's vocabulary [0, {})",
+                 ids[i], i, cfg.vocab_size);
+    auto decode = [&](const std::vector<int32_t>& s) { return tok ? tok->decode(s) : std::string(); };
+
+    if (score_mode) {
+      double t0 = gpt::now_s();
+      gpt::ScoreResult r = gpt::score(*model, ids);
+      double ms = 1e3 * (gpt::now_s() - t0);
+      if (json_out) {
+        gpt::json out = {{"tokens", ids.size()}, {"scored_tokens", r.nll.size()}, {"nll", r.nll},
+                         {"mean_loss", r.mean_loss}, {"perplexity", r.perplexity}, {"forwards", r.forwards},
+                         {"ms", ms}};
+        std::printf("%s\n", out.dump().c_str());
+      } else {
+        std::printf("mean loss %.4f  perplexity %.3f  (%zu tokens scored, %d forward pass%s)\n", r.mean_loss,
+                    r.perplexity, r.nll.size(), r.forwards, r.forwards == 1 ? "" : "es");
+      }
+      return 0;
+    }
+
     std::vector<std::vector<int32_t>> seqs(size_t(num_samples), ids);
     std::vector<gpt::Rng> rngs;
     for (int s = 0; s < num_samples; ++s) rngs.emplace_back(gpt::splitmix64(seed + uint64_t(s)));
-    double t0 = gpt::now_s();
-    gpt::generate_naive(*model, seqs, max_new, sp, rngs);
-    double dt = gpt::now_s() - t0;
-    gpt::json out = {{"samples", gpt::json::array()}, {"prompt_tokens", ids.size()}, {"new_tokens", max_new},
-                     {"decode_tokens_per_s", dt > 0 ? double(max_new) * num_samples / dt : 0.0}, {"kv_cache", false}};
-    for (auto& s : seqs) {
-      std::string text = tok.decode(s);
-      out["samples"].push_back({{"text", text}, {"ids", s}});
-      if (!json_out) std::printf("%s\n---\n", text.c_str());
+    gpt::GenerateOptions opt;
+    opt.max_new = max_new;
+    opt.sampling = sp;
+    opt.kv_cache = kv_cache;
+    FILE* sout = json_out ? stderr : stdout;
+    if (stream) {
+      std::fputs(tok ? decode(ids).c_str() : "", sout);
+      std::fflush(sout);
+      opt.on_step = [&](const std::vector<int32_t>& t) {
+        if (tok) std::fputs(tok->decode(t).c_str(), sout);
+        else std::fprintf(sout, "%d ", t[0]);
+        std::fflush(sout);
+      };
     }
-    if (json_out) std::printf("%s\n", out.dump().c_str());
+    gpt::GenerateStats st = gpt::generate(*model, seqs, opt, rngs);
+    if (stream) std::fputs("\n", sout);
+    const double decode_tokens = double(num_samples) * std::max(0, max_new - 1);
+    const double tps = st.decode_ms > 0 ? decode_tokens / (st.decode_ms / 1e3) : 0.0;
+    spdlog::info("{} sample(s) x {} new tokens: prefill {:.1f} ms, decode {:.1f} tokens/s, {} ({} rebuilds past block_size)",
+                 num_samples, max_new, st.prefill_ms, tps,
+                 kv_cache ? fmt::format("KV cache {:.2f} MiB", double(st.kv_cache_bytes) / (1 << 20)) : "no KV cache",
+                 st.rebuilds);
+    if (json_out) {
+      gpt::json out = {{"prompt_tokens", ids.size()}, {"new_tokens", max_new}, {"num_samples", num_samples},
+                       {"token_ids", seqs}, {"prefill_ms", st.prefill_ms}, {"decode_ms", st.decode_ms},
+                       {"decode_tokens_per_s", tps}, {"kv_cache", kv_cache}, {"kv_cache_bytes", st.kv_cache_bytes},
+                       {"forwards", st.forwards}, {"rebuilds", st.rebuilds},
+                       {"weights_bytes", model->num_params() * sizeof(float)}, {"peak_rss_bytes", peak_rss_bytes()},
+                       {"seed", seed}, {"temperature", sp.temperature}, {"top_k", sp.top_k}, {"top_p", sp.top_p}};
+      if (tok) {
+        out["texts"] = gpt::json::array();
+        for (auto& s : seqs) out["texts"].push_back(decode(s));
+      }
+      std::printf("%s\n", out.dump().c_str());
+    } else if (!stream) {
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        if (i) std::printf("---\n");
+        if (tok) {
+          std::printf("%s\n", decode(seqs[i]).c_str());
+        } else {
+          for (int32_t t : seqs[i]) std::printf("%d ", t);
+          std::printf("\n");
+        }
+      }
+    }
     return 0;
   });
 }

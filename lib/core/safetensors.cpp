@@ -183,6 +183,11 @@ void File::read_f32(const TensorInfo& t, float* dst) const {
       fail("{}: tensor '{}' has dtype {}, expected a float type", path_.string(), t.name,
            dtype_name(t.dtype));
   }
+  // The copy is what callers keep: dropping the mapped pages now (they refault from the file
+  // if read again) keeps a model load at one resident copy of the weights instead of two.
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = (uintptr_t(p) + page - 1) / page * page, hi = uintptr_t(data_ + t.end) / page * page;
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
 std::vector<float> File::f32(const std::string& name) const {

@@ -45,6 +45,14 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
 // Floats of scratch the attention ops need for T (per thread; covers all threads).
 int64_t attention_scratch_floats(int T);
 
+// Causal attention of n new positions against a KV cache, for inference. qkv[B,n,3C] holds the
+// new rows; their k and v are first written into kcache/vcache [B,NH,cap,head_dim] at
+// positions len..len+n-1, then new position i attends to cached positions [0, len+i].
+// out[B,n,C]. scratch: attention_kv_scratch_floats(n, cap).
+void attention_kv_forward(float* out, float* kcache, float* vcache, const float* qkv, int B, int n,
+                          int C, int NH, int cap, int len, float* scratch);
+int64_t attention_kv_scratch_floats(int n, int cap);
+
 // Per-row softmax cross-entropy. Rows whose target is -1 are ignored (loss 0).
 // Returns the number of counted rows; losses[N] gets the per-row loss.
 int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* targets, int64_t N,

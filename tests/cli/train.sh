@@ -113,8 +113,7 @@ fi
 "$build/gpt-generate" --ckpt "$t/a/ckpt" --prompt "ROMEO:" --max-new-tokens 20 --seed 3 --json > "$t/g2.json"
 python3 -c "
 import json; a = json.load(open('$t/g1.json')); b = json.load(open('$t/g2.json'))
-s = a['samples'][0]
-assert s['text'].startswith('ROMEO:') and len(s['ids']) == 26 and a['samples'] == b['samples'], a
+assert a['texts'][0].startswith('ROMEO:') and len(a['token_ids'][0]) == 26 and a['token_ids'] == b['token_ids'], a
 " && ok "gpt-generate reproducible sample" || bad "gpt-generate"
 
 # 6. bad input: each exits 1 with a clear message and leaves the existing checkpoint intact

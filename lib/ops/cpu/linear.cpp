@@ -16,6 +16,15 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
       for (int o = 0; o < OUT; ++o) y[n * OUT + o] = b[o];
     beta = 1.0f;
   }
+  if (N == 1) {
+    // One row (batch-1 decode) is a matrix-vector product: a GEMM with M = 1 does not stream
+    // the weights at the memory bandwidth in the OpenBLAS we link.
+    if (w_out_in)
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, W, IN, x, 1, beta, y, 1);
+    else
+      cblas_sgemv(CblasRowMajor, CblasTrans, IN, OUT, 1.0f, W, OUT, x, 1, beta, y, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, w_out_in ? CblasTrans : CblasNoTrans, int(N), OUT, IN,
               1.0f, x, IN, W, w_out_in ? IN : OUT, beta, y, OUT);
 }

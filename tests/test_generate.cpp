@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "infer/cached_context.h"
 #include "infer/decoder.h"
 #include "infer/generate.h"
 #include "test_util.h"
@@ -141,17 +142,24 @@ TEST_CASE("a multi-token append equals the same tokens appended one at a time") 
       for (int b = 0; b < B; ++b)
         std::copy(l + b * V, l + (b + 1) * V, singly.begin() + (b * 6 + i) * V);
     }
-    const float* l = many.append(slice(5, 6).data(), 6, /*all_logits=*/true);
+    const float* l = many.append(slice(5, 6).data(), 6, /*n_logits=*/6);
     together.assign(l, l + B * 6 * V);
     CHECK(one.length() == 11);
     CHECK(many.length() == 11);
     CHECK(scaled_err(together, singly) < 1e-5);
-    // Without all_logits the append returns each row's last position.
+    // By default the append returns each row's last position; n_logits = 2 the last two.
     Decoder last(m, B, bs);
     last.append(slice(0, 5).data(), 5);
     const float* ll = last.append(slice(5, 6).data(), 6);
     for (int b = 0; b < B; ++b) {
       std::vector<float> a(ll + b * V, ll + (b + 1) * V), e(singly.begin() + (b * 6 + 5) * V, singly.begin() + (b * 6 + 6) * V);
+      CHECK(scaled_err(a, e) < 1e-5);
+    }
+    Decoder two(m, B, bs);
+    two.append(slice(0, 5).data(), 5);
+    const float* l2 = two.append(slice(5, 6).data(), 6, 2);
+    for (int b = 0; b < B; ++b) {
+      std::vector<float> a(l2 + b * 2 * V, l2 + (b + 1) * 2 * V), e(singly.begin() + (b * 6 + 4) * V, singly.begin() + (b * 6 + 6) * V);
       CHECK(scaled_err(a, e) < 1e-5);
     }
   }
@@ -164,14 +172,14 @@ TEST_CASE("rollback then re-append gives the same logits") {
   Decoder d(m, 2, 16);
   auto prefix = random_tokens(2 * 7, V, rng), next = random_tokens(2 * 4, V, rng);
   d.append(prefix.data(), 7);
-  const float* l = d.append(next.data(), 4, true);
+  const float* l = d.append(next.data(), 4, 4);
   std::vector<float> first(l, l + 2 * 4 * V);
   // Append something else, then roll back to 7 and append the original tokens again.
   auto other = random_tokens(2 * 5, V, rng);
   d.truncate(7);
   d.append(other.data(), 5);
   d.truncate(7);
-  l = d.append(next.data(), 4, true);
+  l = d.append(next.data(), 4, 4);
   std::vector<float> again(l, l + 2 * 4 * V);
   CHECK(scaled_err(again, first) == 0.0);
   CHECK_THROWS_WITH_AS(d.truncate(12), doctest::Contains("cannot truncate"), Error);
@@ -219,4 +227,37 @@ TEST_CASE("scoring equals the training loss, and long texts are scored in half-o
     CHECK(std::abs(r.nll[size_t(t - 1)] - lt) < 1e-5 * std::max(1.0f, lt));
   }
   CHECK_THROWS_WITH_AS(score(m, {3}), doctest::Contains("at least two tokens"), Error);
+}
+
+TEST_CASE("a cached context follows sequences that grow, roll back and cross block_size") {
+  Rng rng(45);
+  GPT m = random_model(rng.next(), true, false);
+  const int V = m.config().vocab_size, bs = m.config().block_size;
+  CachedContext ctx(m, 2, bs);
+  std::vector<std::vector<int32_t>> seqs{random_tokens(3, V, rng), random_tokens(3, V, rng)};
+  int moved = 0, prev_ws = 0;
+  for (int round = 0; round < 40; ++round) {
+    // Like speculative decoding: append a few tokens, ask for the logits of the last n_out,
+    // then keep only some of them (the rest were "rejected") and add a replacement.
+    const int add = 1 + int(rng.below(4));
+    for (auto& s : seqs) for (int i = 0; i < add; ++i) s.push_back(int32_t(rng.below(uint64_t(V))));
+    const int S = int(seqs[0].size()), ws = std::max(0, S - bs);
+    const int n_out = std::min(S - ws, 1 + int(rng.below(uint64_t(add))));
+    const float* l = ctx.logits(seqs, n_out);
+    std::vector<float> got(l, l + 2 * n_out * V), ref;
+    for (const auto& s : seqs) {
+      m.forward(s.data() + ws, nullptr, 1, S - ws);
+      ref.insert(ref.end(), m.logits() + int64_t(S - ws - n_out) * V, m.logits() + int64_t(S - ws) * V);
+    }
+    CAPTURE(round); CAPTURE(S);
+    CHECK(scaled_err(got, ref) < 1e-5);
+    moved += ws != prev_ws;
+    prev_ws = ws;
+    const int drop = int(rng.below(uint64_t(add)));
+    for (auto& s : seqs) { s.resize(s.size() - size_t(drop)); }
+  }
+  CHECK(ctx.forwards() == 40);
+  CHECK(moved > 5);
+  CHECK(ctx.rebuilds() >= moved);  // every call whose window moved had to rebuild
+  CHECK(ctx.rebuilds() < 40 - 5);  // and the cache was reused otherwise
 }

@@ -166,28 +166,36 @@ std::span<const std::byte> File::bytes(const TensorInfo& t) const {
 }
 
 void File::read_f32(const TensorInfo& t, float* dst) const {
-  const std::byte* p = data_ + t.begin;
   const int64_t n = t.numel();
-  switch (t.dtype) {
-    case DType::F32: std::memcpy(dst, p, size_t(n) * 4); break;
-    case DType::F64:
-      for (int64_t i = 0; i < n; ++i) { double v; std::memcpy(&v, p + 8 * i, 8); dst[i] = float(v); }
-      break;
-    case DType::BF16:
-      for (int64_t i = 0; i < n; ++i) { uint16_t v; std::memcpy(&v, p + 2 * i, 2); dst[i] = bf16_to_f32(v); }
-      break;
-    case DType::F16:
-      for (int64_t i = 0; i < n; ++i) { uint16_t v; std::memcpy(&v, p + 2 * i, 2); dst[i] = f16_to_f32(v); }
-      break;
-    default:
-      fail("{}: tensor '{}' has dtype {}, expected a float type", path_.string(), t.name,
-           dtype_name(t.dtype));
-  }
-  // The copy is what callers keep: dropping the mapped pages now (they refault from the file
-  // if read again) keeps a model load at one resident copy of the weights instead of two.
+  const size_t esize = t.dtype == DType::F32 ? 4 : t.dtype == DType::F64 ? 8 : 2;
+  if (t.dtype != DType::F32 && t.dtype != DType::F64 && t.dtype != DType::BF16 && t.dtype != DType::F16)
+    fail("{}: tensor '{}' has dtype {}, expected a float type", path_.string(), t.name, dtype_name(t.dtype));
+  // The copy is what callers keep, so each chunk's mapped pages are dropped once converted
+  // (they refault from the file if read again): a model load then peaks at one resident copy
+  // of the weights plus one chunk, instead of two copies.
   const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t lo = (uintptr_t(p) + page - 1) / page * page, hi = uintptr_t(data_ + t.end) / page * page;
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  constexpr int64_t kChunk = int64_t(1) << 21;  // elements
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t i1 = std::min(n, i0 + kChunk);
+    const std::byte* p = data_ + t.begin + size_t(i0) * esize;
+    float* d = dst + i0;
+    const int64_t m = i1 - i0;
+    switch (t.dtype) {
+      case DType::F32: std::memcpy(d, p, size_t(m) * 4); break;
+      case DType::F64:
+        for (int64_t i = 0; i < m; ++i) { double v; std::memcpy(&v, p + 8 * i, 8); d[i] = float(v); }
+        break;
+      case DType::BF16:
+        for (int64_t i = 0; i < m; ++i) { uint16_t v; std::memcpy(&v, p + 2 * i, 2); d[i] = bf16_to_f32(v); }
+        break;
+      default:
+        for (int64_t i = 0; i < m; ++i) { uint16_t v; std::memcpy(&v, p + 2 * i, 2); d[i] = f16_to_f32(v); }
+        break;
+    }
+    const uintptr_t lo = (uintptr_t(p) + page - 1) / page * page;
+    const uintptr_t hi = uintptr_t(p + size_t(m) * esize) / page * page;
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
 }
 
 std::vector<float> File::f32(const std::string& name) const {

@@ -23,13 +23,13 @@ void Decoder::truncate(int len) {
   len_ = len;
 }
 
-void Decoder::ensure_scratch(int n, bool all_logits) {
-  if (n <= scratch_n_ && (scratch_all_ || !all_logits)) return;
+void Decoder::ensure_scratch(int n, int n_logits) {
+  if (n <= scratch_n_ && n_logits <= scratch_logits_) return;
   n = std::max(n, scratch_n_);
-  all_logits = all_logits || scratch_all_;
+  n_logits = std::max(n_logits, scratch_logits_);
   const GPTConfig& c = model_.config();
   const int64_t N = int64_t(B_) * n, C = c.n_embd, V = c.vocab_size;
-  const int64_t rows = all_logits ? N : B_;
+  const int64_t rows = int64_t(B_) * n_logits;
   const int64_t total = N * C * 4 /*x, h, atty, tmp*/ + N * 3 * C + N * 4 * C + 2 * N + rows * C +
                         rows * V + ops::attention_kv_scratch_floats(n, cap_);
   scratch_ = Buffer();
@@ -41,21 +41,22 @@ void Decoder::ensure_scratch(int n, bool all_logits) {
   last_ = take(rows * C); logits_ = take(rows * V);
   att_ = p;
   scratch_n_ = n;
-  scratch_all_ = all_logits;
+  scratch_logits_ = n_logits;
 }
 
-const float* Decoder::append(const int32_t* tokens, int n, bool all_logits) {
+const float* Decoder::append(const int32_t* tokens, int n, int n_logits) {
   GPT_PROF("decoder_append");
   const GPTConfig& cfg = model_.config();
   const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head;
   check(n >= 1, "append needs at least one token (got {})", n);
+  check(n_logits >= 1 && n_logits <= n, "append: n_logits must be in [1, {}] (got {})", n, n_logits);
   check(len_ + n <= cap_,
         "the KV cache holds {} positions and has {}; appending {} overflows it (truncate or reset first)",
         cap_, len_, n);
   const int64_t N = int64_t(B_) * n;
   for (int64_t i = 0; i < N; ++i)
     check(tokens[i] >= 0 && tokens[i] < V, "token id {} is outside the model's vocabulary [0, {})", tokens[i], V);
-  ensure_scratch(n, all_logits);
+  ensure_scratch(n, n_logits);
   const ParamPtrs& w = model_.weights();
   const float eps = cfg.layer_norm_epsilon;
 
@@ -86,11 +87,12 @@ const float* Decoder::append(const int32_t* tokens, int n, bool all_logits) {
   len_ += n;
   // Only the rows whose logits are wanted go through the final norm and the LM head, which
   // for a large vocabulary is the biggest matmul of a decode step.
-  const int64_t rows = all_logits ? N : B_;
+  const int64_t rows = int64_t(B_) * n_logits;
   const float* xs = x_;
-  if (!all_logits && n > 1) {
+  if (n_logits < n) {
     for (int b = 0; b < B_; ++b)
-      std::memcpy(last_ + int64_t(b) * C, x_ + (int64_t(b) * n + n - 1) * C, size_t(C) * sizeof(float));
+      std::memcpy(last_ + int64_t(b) * n_logits * C, x_ + (int64_t(b) * n + n - n_logits) * C,
+                  size_t(n_logits) * size_t(C) * sizeof(float));
     xs = last_;
   }
   if (cfg.layernorm) {

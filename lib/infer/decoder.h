@@ -29,12 +29,12 @@ class Decoder {
   // Rollback: forget positions >= len (0 <= len <= length()).
   void truncate(int len);
 
-  // Appends n tokens to every row: tokens[b * n + i]. Returns logits [batch, n, V] when
-  // all_logits, else [batch, V] for each row's last new position. Valid until the next call.
-  const float* append(const int32_t* tokens, int n, bool all_logits = false);
+  // Appends n tokens to every row: tokens[b * n + i]. Returns the logits of each row's last
+  // n_logits new positions, [batch, n_logits, V] (1 <= n_logits <= n). Valid until the next call.
+  const float* append(const int32_t* tokens, int n, int n_logits = 1);
 
  private:
-  void ensure_scratch(int n, bool all_logits);
+  void ensure_scratch(int n, int n_logits);
   float* k_cache(int l) { return cache_.data() + size_t(l) * 2 * layer_floats_; }
   float* v_cache(int l) { return k_cache(l) + layer_floats_; }
 
@@ -42,8 +42,7 @@ class Decoder {
   int B_, cap_, len_ = 0;
   size_t layer_floats_;  // B * NH * cap * head_dim
   Buffer cache_, scratch_;
-  int scratch_n_ = 0;
-  bool scratch_all_ = false;
+  int scratch_n_ = 0, scratch_logits_ = 0;
   float *x_ = nullptr, *h_ = nullptr, *qkv_ = nullptr, *atty_ = nullptr, *tmp_ = nullptr;
   float *fch_ = nullptr, *mean_ = nullptr, *rstd_ = nullptr, *last_ = nullptr, *logits_ = nullptr;
   float* att_ = nullptr;

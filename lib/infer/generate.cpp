@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/timer.h"
+#include "infer/cached_context.h"
 #include "infer/decoder.h"
 
 namespace gpt {
@@ -41,37 +42,20 @@ GenerateStats generate(const GPT& model, std::vector<std::vector<int32_t>>& seqs
   const int V = model.config().vocab_size, bs = model.config().block_size, B = int(seqs.size());
   const int len0 = int(seqs[0].size());
   // The longest window ever encoded: the last token sampled is never fed back.
-  const int cap = std::min(bs, len0 + opt.max_new - 1);
-  Decoder dec(model, B, cap);
-  if (opt.kv_cache) st.kv_cache_bytes = dec.cache_bytes();
-  std::vector<int32_t> toks, picked;
+  CachedContext ctx(model, B, std::min(bs, len0 + opt.max_new - 1), opt.kv_cache);
+  if (opt.kv_cache) st.kv_cache_bytes = ctx.cache_bytes();
+  std::vector<int32_t> picked;
   std::vector<float> probs;
-  int start = 0;  // sequence index of the cache's position 0
   for (int step = 0; step < opt.max_new; ++step) {
     const double t0 = now_s();
-    const int S = int(seqs[0].size()), ws = std::max(0, S - bs);
-    const float* logits;
-    if (opt.kv_cache && dec.length() > 0 && start == ws && start + dec.length() == S - 1 &&
-        dec.length() < dec.capacity()) {
-      toks.resize(size_t(B));
-      for (int b = 0; b < B; ++b) toks[size_t(b)] = seqs[size_t(b)].back();
-      logits = dec.append(toks.data(), 1);
-    } else {
-      const int n = S - ws;
-      toks.resize(size_t(B) * size_t(n));
-      for (int b = 0; b < B; ++b)
-        std::copy(seqs[size_t(b)].begin() + ws, seqs[size_t(b)].end(), toks.begin() + int64_t(b) * n);
-      dec.reset();
-      start = ws;
-      logits = dec.append(toks.data(), n);
-      if (step > 0) ++st.rebuilds;
-    }
-    ++st.forwards;
+    const float* logits = ctx.logits(seqs);
     if (opt.on_logits) opt.on_logits(logits);
     sample_rows(logits, V, seqs, opt.sampling, rngs, picked, probs);
     (step == 0 ? st.prefill_ms : st.decode_ms) += 1e3 * (now_s() - t0);
     if (opt.on_step) opt.on_step(picked);
   }
+  st.forwards = ctx.forwards();
+  st.rebuilds = ctx.rebuilds();
   return st;
 }
 
@@ -105,7 +89,7 @@ ScoreResult score(const GPT& model, const std::vector<int32_t>& ids) {
     // The window feeds ids[ws, we) and predicts ids[ws + 1, we + 1).
     const int we = std::min(n - 1, ws + bs);
     dec.reset();
-    const float* logits = dec.append(ids.data() + ws, we - ws, /*all_logits=*/true);
+    const float* logits = dec.append(ids.data() + ws, we - ws, /*n_logits=*/we - ws);
     ++r.forwards;
     for (int t = scored + 1; t <= we; ++t) {
       const float* row = logits + int64_t(t - 1 - ws) * V;

@@ -4,45 +4,15 @@
 
 #include <cmath>
 #include <cstdio>
-#include <iostream>
-#include <iterator>
-#include <optional>
-
 #include <spdlog/spdlog.h>
 
-#include "core/fsutil.h"
 #include "core/timer.h"
 #include "core/tool.h"
-#include "data/char_tokenizer.h"
 #include "infer/generate.h"
+#include "infer/prompt.h"
 #include "model/checkpoint.h"
 
-namespace fs = std::filesystem;
-
 namespace {
-
-std::vector<int32_t> parse_token_list(const std::string& s) {
-  std::vector<int32_t> ids;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    std::string item = s.substr(i, j - i);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    gpt::check(used > 0 && used == item.size() && v >= 0 && v <= INT32_MAX,
-               "--prompt-tokens: '{}' is not a token id (give non-negative integers separated by commas, e.g. 1,2,3)",
-               item);
-    ids.push_back(int32_t(v));
-    i = j + 1;
-  }
-  return ids;
-}
 
 double peak_rss_bytes() {
   rusage u{};
@@ -63,27 +33,16 @@ int main(int argc, char** argv) {
       "  gpt-generate --ckpt CKPT --score --prompt-file play.txt --json",
       "gpt-generate"};
   gpt::init_tool(app);
-  std::string ckpt, prompt_file, prompt_tokens;
-  std::optional<std::string> prompt;
-  int max_new = 200, num_samples = 1;
-  uint64_t seed = 1337;
-  gpt::SamplingParams sp;
-  sp.temperature = 0.8f;
-  sp.top_k = 200;
+  std::string ckpt;
+  gpt::PromptFlags pf;
+  gpt::SamplingFlags sf;
+  int num_samples = 1;
   bool json_out = false, stream = false, kv_cache = true, score_mode = false;
   app.add_option("--ckpt", ckpt, "checkpoint directory (model.safetensors, config.json, tokenizer.json)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  auto* o_prompt = app.add_option("--prompt", prompt, "prompt text (default: a newline)");
-  auto* o_file = app.add_option("--prompt-file", prompt_file, "read the prompt from a file ('-' for stdin)");
-  auto* o_tokens = app.add_option("--prompt-tokens", prompt_tokens, "the prompt as token ids, e.g. 1,2,3");
-  o_prompt->excludes(o_file)->excludes(o_tokens);
-  o_file->excludes(o_tokens);
-  app.add_option("--max-new-tokens", max_new, "tokens to generate per sample (>= 0)");
-  app.add_option("--temperature", sp.temperature, "softmax temperature; 0 = greedy (argmax, no random draws)");
-  app.add_option("--top-k", sp.top_k, "keep the k most likely tokens (0 = all)");
-  app.add_option("--top-p", sp.top_p, "keep the smallest most-likely set with this mass, in (0, 1]");
-  app.add_option("--seed", seed, "random seed; sample s uses the stream splitmix64(seed + s)");
+  gpt::add_prompt_flags(app, pf);
+  gpt::add_sampling_flags(app, sf);
   app.add_option("--num-samples", num_samples, "samples, decoded together as one batch")->check(CLI::PositiveNumber);
   app.add_flag("--stream", stream, "print tokens as they are produced (one sample; to stderr with --json)");
   app.add_flag("--kv-cache,!--no-kv-cache", kv_cache,
@@ -92,37 +51,16 @@ int main(int argc, char** argv) {
                "instead of generating, print the per-token negative log-likelihood, mean loss and perplexity of the prompt text");
   app.add_flag("--json", json_out, "print results as JSON on stdout");
   return gpt::run_tool(app, argc, argv, [&] {
-    gpt::check(max_new >= 0, "--max-new-tokens must be >= 0 (got {})", max_new);
-    sp.validate();
+    gpt::validate(sf);
     if (stream && num_samples > 1)
       throw gpt::UsageError("--stream prints one sample as it is produced; drop --stream or use --num-samples 1");
-
     auto model = gpt::load_model(ckpt);
     const gpt::GPTConfig& cfg = model->config();
-    std::optional<gpt::CharTokenizer> tok;
-    if (fs::path tp = fs::path(ckpt) / "tokenizer.json"; fs::exists(tp)) {
-      tok = gpt::CharTokenizer::from_json(gpt::parse_json_file(tp.string()));
-      gpt::check(tok->vocab_size() <= cfg.vocab_size,
-                 "{} has {} tokens but the model's vocabulary is {}: the tokenizer belongs to another model",
-                 tp.string(), tok->vocab_size(), cfg.vocab_size);
-    }
-
-    std::vector<int32_t> ids;
-    if (!prompt_tokens.empty()) {
-      ids = parse_token_list(prompt_tokens);
-    } else {
-      std::string text = prompt.value_or("\n");
-      if (!prompt_file.empty())
-        text = prompt_file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : gpt::read_file(prompt_file);
-      gpt::check(!text.empty(), "the prompt is empty; give at least one character (or --prompt-tokens)");
-      gpt::check(tok.has_value(),
-                 "{} has no tokenizer.json, so text cannot be encoded; give the prompt as --prompt-tokens 1,2,3", ckpt);
-      ids = tok->encode(text);
-    }
-    gpt::check(!ids.empty(), "the prompt is empty; give at least one token");
-    for (size_t i = 0; i < ids.size(); ++i)
-      gpt::check(ids[i] < cfg.vocab_size, "prompt token id {} (position {}) is outside the model's vocabulary [0, {})",
-                 ids[i], i, cfg.vocab_size);
+    const auto tok = gpt::load_tokenizer(ckpt, cfg.vocab_size);
+    const std::vector<int32_t> ids = gpt::prompt_ids(pf, tok, cfg.vocab_size, ckpt);
+    const int max_new = sf.max_new;
+    const uint64_t seed = sf.seed;
+    const gpt::SamplingParams& sp = sf.sampling;
     auto decode = [&](const std::vector<int32_t>& s) { return tok ? tok->decode(s) : std::string(); };
 
     if (score_mode) {

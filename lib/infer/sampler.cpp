@@ -54,4 +54,8 @@ int32_t sample_token(const float* logits, int V, const SamplingParams& p, float 
   return pick;
 }
 
+void sampling_distribution(const float* logits, int V, const SamplingParams& p, std::vector<float>& probs) {
+  sample_token(logits, V, p, 0.0f, probs);
+}
+
 }  // namespace gpt

@@ -17,5 +17,7 @@ struct SamplingParams {
 
 // probs[V] receives the final distribution (zeros outside the kept set); returns its sample.
 int32_t sample_token(const float* logits, int V, const SamplingParams& p, float u, std::vector<float>& probs);
+// The final distribution alone (one-hot at the argmax when greedy).
+void sampling_distribution(const float* logits, int V, const SamplingParams& p, std::vector<float>& probs);
 
 }  // namespace gpt

@@ -16,8 +16,6 @@ using gpt::test::scaled_err;
 
 namespace {
 
-// Weights larger than GPT-2's init so the logits are far from uniform and a greedy argmax is
-// not decided by rounding.
 GPT random_model(uint64_t seed, bool bias, bool tie, int V = 19, int bs = 16) {
   GPTConfig c;
   c.vocab_size = V;
@@ -28,12 +26,7 @@ GPT random_model(uint64_t seed, bool bias, bool tie, int V = 19, int bs = 16) {
   c.bias = bias;
   c.tie_embeddings = tie;
   GPT m(c);
-  Rng r(seed);
-  for (const auto& v : m.params()) {
-    float* p = m.param_data() + v.offset;
-    const bool ln = v.name.find("ln_") != std::string::npos && v.name.ends_with(".weight");
-    for (size_t i = 0; i < v.numel; ++i) p[i] = float((ln ? 1.0 : 0.0) + 0.3 * r.normal());
-  }
+  test::fill_random_weights(m, seed);
   return m;
 }
 

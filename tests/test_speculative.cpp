@@ -42,12 +42,7 @@ GPT random_model(uint64_t seed, int n_layer, int n_embd, int V = 13, int bs = 24
   c.n_head = 2;
   c.n_embd = n_embd;
   GPT m(c);
-  Rng r(seed);
-  for (const auto& v : m.params()) {
-    float* p = m.param_data() + v.offset;
-    const bool ln = v.name.find("ln_") != std::string::npos && v.name.ends_with(".weight");
-    for (size_t i = 0; i < v.numel; ++i) p[i] = float((ln ? 1.0 : 0.0) + 0.3 * r.normal());
-  }
+  test::fill_random_weights(m, seed);
   return m;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "model/gpt.h"
 
 namespace gpt::test {
 
@@ -30,6 +31,17 @@ inline std::vector<float> randn(size_t n, Rng& rng, double sd = 1.0) {
   std::vector<float> v(n);
   for (auto& x : v) x = float(sd * rng.normal());
   return v;
+}
+
+// Weights far larger than GPT-2's init (layernorm gains around 1), so logits are far from
+// uniform and a greedy argmax is not decided by rounding.
+inline void fill_random_weights(GPT& m, uint64_t seed, double sd = 0.3) {
+  Rng r(seed);
+  for (const auto& v : m.params()) {
+    float* p = m.param_data() + v.offset;
+    const bool gain = v.name.find("ln_") != std::string::npos && v.name.ends_with(".weight");
+    for (size_t i = 0; i < v.numel; ++i) p[i] = float((gain ? 1.0 : 0.0) + sd * r.normal());
+  }
 }
 
 }  // namespace gpt::test

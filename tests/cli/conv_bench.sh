@@ -5,20 +5,8 @@
 set -euo pipefail
 build=$(cd "$1" && pwd); src=$(cd "$2" && pwd)
 bin=$build/gpt-conv-bench
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. "$src/tests/cli/lib/common.sh"
 export OMP_NUM_THREADS=1
-pass=0; failn=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; failn=$((failn + 1)); }
-expect_rc() {  # name, rc, message fragment, command...
-  local name=$1 want=$2 frag=$3; shift 3
-  set +e; "$@" >"$t/out" 2>"$t/err"; local rc=$?; set -e
-  if [ $rc = "$want" ] && grep -qF -- "$frag" "$t/err" && ! grep -qi "terminate\|abort" "$t/err"; then
-    ok "$name"
-  else
-    bad "$name (rc=$rc, want $want): $(cat "$t/err")"
-  fi
-}
 check_json() {  # name, file, python expression over the parsed object d
   if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $3, d" "$2" 2>"$t/pyerr"; then
     ok "$1"
@@ -74,5 +62,4 @@ expect_rc "unknown impl" 2 "unknown implementation" "$bin" --impl cudnn
 expect_rc "not an integer" 2 "not an integer" "$bin" -L 12x
 expect_rc "sweep into a missing directory" 1 "cannot write" "$bin" -B 1 -C 1 -L 8 --impl cpu --sweep "$t/no/such/dir.csv"
 
-echo "conv_bench: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+finish conv_bench

@@ -5,16 +5,8 @@ set -euo pipefail
 build=$1; src=$2
 corpus=$src/../shared/data/tinyshakespeare.txt
 [ -f "$corpus" ] || { echo "SKIP: $corpus not found"; exit 0; }
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. "$src/tests/cli/lib/common.sh"
 export OMP_NUM_THREADS=1
-pass=0; failn=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; failn=$((failn + 1)); }
-expect_fail() {  # name, exit code, expected message fragment, command...
-  local name=$1 want=$2 frag=$3; shift 3
-  set +e; "$@" >"$t/out" 2>"$t/err" </dev/null; local rc=$?; set -e
-  if [ $rc = "$want" ] && grep -q -- "$frag" "$t/err"; then ok "$name"; else bad "$name (rc=$rc): $(cat "$t/err")"; fi
-}
 
 # A small model trained for a few steps: block_size 16, so 30 new tokens cross it.
 "$build/gpt-prepare" --input "$corpus" --out "$t/data" >/dev/null 2>&1
@@ -75,23 +67,22 @@ assert s["forwards"] == 7 and 0 < s["mean_loss"] < 4.5
 PY
 
 # 5. bad input: clear errors, exit 1 (2 for command-line usage)
-expect_fail "empty prompt" 1 "prompt is empty" gen --prompt ""
-expect_fail "character not in the vocabulary" 1 "not in the tokenizer's vocabulary" gen --prompt "€uro"
-expect_fail "token id >= vocab" 1 "outside the model's vocabulary" gen --prompt-tokens 1,2,999
-expect_fail "malformed token list" 1 "is not a token id" gen --prompt-tokens 1,x
-expect_fail "max-new-tokens < 0" 1 "must be >= 0" gen --max-new-tokens -1
-expect_fail "top-p = 0" 1 "top-p must be in (0, 1]" gen --top-p 0
-expect_fail "top-p > 1" 1 "top-p must be in (0, 1]" gen --top-p 1.5
-expect_fail "stream with several samples" 2 "one sample" gen --stream --num-samples 2
-expect_fail "missing checkpoint" 2 "Directory does not exist" "$build/gpt-generate" --ckpt "$t/nope"
+expect_rc "empty prompt" 1 "prompt is empty" gen --prompt ""
+expect_rc "character not in the vocabulary" 1 "not in the tokenizer's vocabulary" gen --prompt "€uro"
+expect_rc "token id >= vocab" 1 "outside the model's vocabulary" gen --prompt-tokens 1,2,999
+expect_rc "malformed token list" 1 "is not a token id" gen --prompt-tokens 1,x
+expect_rc "max-new-tokens < 0" 1 "must be >= 0" gen --max-new-tokens -1
+expect_rc "top-p = 0" 1 "top-p must be in (0, 1]" gen --top-p 0
+expect_rc "top-p > 1" 1 "top-p must be in (0, 1]" gen --top-p 1.5
+expect_rc "stream with several samples" 2 "one sample" gen --stream --num-samples 2
+expect_rc "missing checkpoint" 2 "Directory does not exist" "$build/gpt-generate" --ckpt "$t/nope"
 mkdir -p "$t/empty"
-expect_fail "directory without a checkpoint" 1 "config.json" "$build/gpt-generate" --ckpt "$t/empty"
+expect_rc "directory without a checkpoint" 1 "config.json" "$build/gpt-generate" --ckpt "$t/empty"
 cp -r "$ck" "$t/foreign"
 python3 - "$t/foreign/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1])); c["n_embd"] = 48; json.dump(c, open(sys.argv[1], "w"))
 PY
-expect_fail "foreign checkpoint" 1 "has shape" "$build/gpt-generate" --ckpt "$t/foreign"
+expect_rc "foreign checkpoint" 1 "has shape" "$build/gpt-generate" --ckpt "$t/foreign"
 
-echo "generate: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+finish generate

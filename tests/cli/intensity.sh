@@ -6,20 +6,8 @@
 set -euo pipefail
 build=$(cd "$1" && pwd); src=$(cd "$2" && pwd)
 bin=$build/gpt-intensity
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. "$src/tests/cli/lib/common.sh"
 export OMP_NUM_THREADS=1
-pass=0; failn=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; failn=$((failn + 1)); }
-expect_rc() {  # name, rc, message fragment, command...
-  local name=$1 want=$2 frag=$3; shift 3
-  set +e; "$@" >"$t/out" 2>"$t/err"; local rc=$?; set -e
-  if [ $rc = "$want" ] && grep -qF -- "$frag" "$t/err" && ! grep -qi "terminate\|abort" "$t/err"; then
-    ok "$name"
-  else
-    bad "$name (rc=$rc, want $want): $(cat "$t/err")"
-  fi
-}
 # jq-free JSON checks: python3 evaluates an assertion on the parsed object `d`.
 check_json() {  # name, file, python expression over d
   if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $3, d" "$2" 2>"$t/pyerr"; then
@@ -152,5 +140,4 @@ expect_rc "bad hardware file" 1 "memory_bandwidth_gb_s must be a positive number
 echo 'not json' > "$t/junk.json"
 expect_rc "junk stats file" 1 "junk.json" "$bin" specdecode --from-stats "$t/junk.json"
 
-echo "intensity: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+finish intensity

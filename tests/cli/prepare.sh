@@ -5,16 +5,7 @@ set -euo pipefail
 build=$1; src=$2
 exe=$build/gpt-prepare
 corpus=$src/../shared/data/tinyshakespeare.txt
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
-pass=0; failn=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; failn=$((failn + 1)); }
-expect_rc() {  # name, expected rc, expected stderr fragment ('' for any), command...
-  local name=$1 want=$2 frag=$3; shift 3
-  set +e; "$@" >"$t/out" 2>"$t/err"; local rc=$?; set -e
-  if [ "$rc" = "$want" ] && { [ -z "$frag" ] || grep -q -- "$frag" "$t/err"; }; then ok "$name"
-  else bad "$name (rc=$rc, want $want): $(cat "$t/err")"; fi
-}
+. "$src/tests/cli/lib/common.sh"
 
 expect_rc "--help exits 0" 0 "" "$exe" --help
 grep -q -- "--val-fraction" "$t/out" && ok "--help lists options" || bad "--help lists options"
@@ -66,5 +57,4 @@ else
   echo "SKIP: $corpus not found"
 fi
 
-echo "prepare.sh: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+finish prepare

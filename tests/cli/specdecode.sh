@@ -5,16 +5,8 @@ set -euo pipefail
 build=$1; src=$2
 corpus=$src/../shared/data/tinyshakespeare.txt
 [ -f "$corpus" ] || { echo "SKIP: $corpus not found"; exit 0; }
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. "$src/tests/cli/lib/common.sh"
 export OMP_NUM_THREADS=1
-pass=0; failn=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; failn=$((failn + 1)); }
-expect_fail() {  # name, exit code, expected message fragment, command...
-  local name=$1 want=$2 frag=$3; shift 3
-  set +e; "$@" >"$t/out" 2>"$t/err" </dev/null; local rc=$?; set -e
-  if [ $rc = "$want" ] && grep -q -- "$frag" "$t/err"; then ok "$name"; else bad "$name (rc=$rc): $(cat "$t/err")"; fi
-}
 
 # A target and a smaller draft, a few steps each (block_size 32, so 60 new tokens cross it).
 "$build/gpt-prepare" --input "$corpus" --out "$t/data" >/dev/null 2>&1
@@ -71,16 +63,15 @@ head -c 30000 "$corpus" > "$t/small.txt"   # fewer distinct characters: a smalle
   --set model.n_layer=1 --set model.n_embd=16 --set model.n_head=2 --set model.block_size=32 \
   --set train.batch_size=4 --set train.eval_iters=1 --set train.max_iters=2 --set train.eval_interval=2 \
   --out "$t/small" -q >/dev/null 2>&1
-expect_fail "draft with another vocabulary" 1 "differs from the target's" "$build/gpt-specdecode" --target "$T" --draft "$t/small/ckpt"
+expect_rc "draft with another vocabulary" 1 "differs from the target's" "$build/gpt-specdecode" --target "$T" --draft "$t/small/ckpt"
 cp -r "$D" "$t/swapped"
 python3 - "$t/swapped/tokenizer.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1])); v = t["vocab"]; v[10], v[11] = v[11], v[10]; json.dump(t, open(sys.argv[1], "w"))
 PY
-expect_fail "draft with another tokenizer" 1 "different tokenizers" "$build/gpt-specdecode" --target "$T" --draft "$t/swapped"
-expect_fail "gamma 0" 2 "gamma" "$build/gpt-specdecode" --target "$T" --draft "$D" --gamma 0
-expect_fail "unknown method" 2 "method" "$build/gpt-specdecode" --target "$T" --draft "$D" --method beam
-expect_fail "top-p > 1" 1 "top-p must be in (0, 1]" "$build/gpt-specdecode" --target "$T" --draft "$D" --top-p 2
+expect_rc "draft with another tokenizer" 1 "different tokenizers" "$build/gpt-specdecode" --target "$T" --draft "$t/swapped"
+expect_rc "gamma 0" 2 "gamma" "$build/gpt-specdecode" --target "$T" --draft "$D" --gamma 0
+expect_rc "unknown method" 2 "method" "$build/gpt-specdecode" --target "$T" --draft "$D" --method beam
+expect_rc "top-p > 1" 1 "top-p must be in (0, 1]" "$build/gpt-specdecode" --target "$T" --draft "$D" --top-p 2
 
-echo "specdecode: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+finish specdecode

@@ -5,16 +5,8 @@ set -euo pipefail
 build=$1; src=$2
 corpus=$src/../shared/data/tinyshakespeare.txt
 [ -f "$corpus" ] || { echo "SKIP: $corpus not found"; exit 0; }
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. "$src/tests/cli/lib/common.sh"
 export OMP_NUM_THREADS=1
-pass=0; failn=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; failn=$((failn + 1)); }
-expect_fail() {  # name, expected message fragment, command...
-  local name=$1 frag=$2; shift 2
-  set +e; "$@" >"$t/out" 2>"$t/err"; local rc=$?; set -e
-  if [ $rc = 1 ] && grep -q -- "$frag" "$t/err"; then ok "$name"; else bad "$name (rc=$rc): $(cat "$t/err")"; fi
-}
 
 "$build/gpt-prepare" --input "$corpus" --out "$t/data" >/dev/null 2>&1
 cfg=$src/configs/shakespeare_char_cpu.json
@@ -136,5 +128,4 @@ set +e; "$build/gpt-train" --bogus >/dev/null 2>&1; rc=$?; set -e
 "$build/gpt-train" --help | grep -q "Example" && ok "--help teaches" || bad "--help"
 [ "$(sha256sum "$t/a/ckpt/"* | sha256sum)" = "$sum_before" ] && ok "checkpoint untouched by failures" || bad "checkpoint changed"
 
-echo "$pass passed, $failn failed"
-[ $failn = 0 ]
+finish train

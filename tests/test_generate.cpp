@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "infer/cached_context.h"
-#include "infer/decoder.h"
+#include "model/kv_decoder.h"
 #include "infer/generate.h"
 #include "test_util.h"
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "infer/decoder.h"
+#include "model/kv_decoder.h"
 
 namespace gpt {
 

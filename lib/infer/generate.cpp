@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "infer/cached_context.h"
-#include "infer/decoder.h"
+#include "model/kv_decoder.h"
 
 namespace gpt {
 namespace {

@@ -19,7 +19,7 @@
 #include "core/sgemm_peak.h"
 #include "core/timer.h"
 #include "core/tool.h"
-#include "infer/decoder.h"
+#include "model/kv_decoder.h"
 #include "infer/generate.h"
 #include "model/checkpoint.h"
 

@@ -1,13 +1,22 @@
-#include "infer/decoder.h"
+#include "model/kv_decoder.h"
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/error.h"
 #include "core/profile.h"
 #include "ops/ops.h"
 
 namespace gpt {
+namespace {
+
+// Fresh cache and scratch hold NaN, not zeros: a position or activation read before it was
+// written then shows up in every logit it touches, which the tests would catch. It costs one
+// pass over memory per allocation, never per token.
+void poison(Buffer& b) { std::fill(b.data(), b.data() + b.size(), std::numeric_limits<float>::quiet_NaN()); }
+
+}  // namespace
 
 Decoder::Decoder(const GPT& model, int batch, int capacity) : model_(model), B_(batch), cap_(capacity) {
   const GPTConfig& c = model.config();
@@ -16,6 +25,7 @@ Decoder::Decoder(const GPT& model, int batch, int capacity) : model_(model), B_(
         "KV cache capacity must be in [1, block_size = {}] (got {})", c.block_size, capacity);
   layer_floats_ = size_t(batch) * size_t(c.n_head) * size_t(capacity) * size_t(c.n_embd / c.n_head);
   cache_.resize(2 * layer_floats_ * size_t(c.n_layer));
+  poison(cache_);
 }
 
 void Decoder::truncate(int len) {
@@ -34,6 +44,7 @@ void Decoder::ensure_scratch(int n, int n_logits) {
                         rows * V + ops::attention_kv_scratch_floats(n, cap_);
   scratch_ = Buffer();
   scratch_.resize(size_t(total));
+  poison(scratch_);
   float* p = scratch_.data();
   auto take = [&](int64_t k) { float* r = p; p += k; return r; };
   x_ = take(N * C); h_ = take(N * C); atty_ = take(N * C); tmp_ = take(N * C);

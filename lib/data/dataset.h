@@ -21,11 +21,20 @@ class Dataset {
   virtual void batch(uint64_t seed, int B, int T, int32_t* x, int32_t* y) const = 0;
   // Throws a clear error when the data cannot give a single window of T inputs + targets.
   virtual void check_block_size(int T) const = 0;
+  // Example datasets (fixed-length rows with masked targets) are evaluated over every row
+  // rather than sampled windows: num_examples() > 0 says so, and examples() fills B rows
+  // starting at row `first` (rows past the end are padding with no targets).
+  virtual int64_t num_examples() const { return 0; }
+  virtual void examples(int64_t first, int B, int T, int32_t* x, int32_t* y) const;
 };
 
 // Random windows over one token file (llm.c shard or headerless nanoGPT .bin), as nanoGPT's
 // get_batch: window starts uniform in [0, n-T-1], x = data[i:i+T], y = data[i+1:i+T+1].
 // Row b's start is the b-th draw of gpt::Rng(seed).below(n - T).
 std::unique_ptr<Dataset> open_token_dataset(const std::filesystem::path& file);
+// Fixed-length examples with per-position targets (data/example_file.h), sampled uniformly.
+std::unique_ptr<Dataset> open_example_dataset(const std::filesystem::path& file);
+// Either kind, told apart by the file's header.
+std::unique_ptr<Dataset> open_dataset(const std::filesystem::path& file);
 
 }  // namespace gpt

@@ -51,6 +51,10 @@ class TokenDataset final : public Dataset {
 
 }  // namespace
 
+void Dataset::examples(int64_t, int, int, int32_t*, int32_t*) const {
+  fail("{} is a token stream, not a set of examples", describe());
+}
+
 std::unique_ptr<Dataset> open_token_dataset(const std::filesystem::path& file) {
   return std::make_unique<TokenDataset>(file);
 }

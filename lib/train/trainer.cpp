@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -69,6 +70,31 @@ struct Evaluator {
     }
     return s / iters;
   }
+  // Example datasets: loss and argmax accuracy over the scored targets of every row, so a
+  // test split is measured in full, the same way at every eval.
+  struct Full { double loss = 0, acc = 0; int64_t scored = 0; };
+  Full full(GPT& m, const Dataset& ds) {
+    Full r;
+    double loss_sum = 0;
+    int64_t correct = 0;
+    const int V = m.config().vocab_size;
+    for (int64_t first = 0; first < ds.num_examples(); first += B) {
+      ds.examples(first, B, T, x.data(), y.data());
+      const float l = m.forward(x.data(), y.data(), B, T, false);
+      if (m.loss_count() == 0) continue;
+      loss_sum += double(l) * double(m.loss_count());
+      r.scored += m.loss_count();
+      const float* lg = m.logits();
+      for (int64_t i = 0; i < int64_t(B) * T; ++i) {
+        if (y[size_t(i)] < 0) continue;
+        const float* row = lg + i * V;
+        correct += int(std::max_element(row, row + V) - row) == y[size_t(i)];
+      }
+    }
+    r.loss = r.scored ? loss_sum / double(r.scored) : std::numeric_limits<double>::quiet_NaN();
+    r.acc = r.scored ? double(correct) / double(r.scored) : std::numeric_limits<double>::quiet_NaN();
+    return r;
+  }
 };
 
 }  // namespace
@@ -100,11 +126,11 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   check(fs::is_directory(cfg.data.dir), "data directory '{}' does not exist; create it with gpt-prepare", cfg.data.dir);
   std::unique_ptr<DataMeta> meta;
   if (fs::exists(fs::path(cfg.data.dir) / "meta.json")) meta = std::make_unique<DataMeta>(load_meta(cfg.data.dir));
-  auto train_ds = open_token_dataset(resolve(cfg.data.dir, cfg.data.train));
+  auto train_ds = open_dataset(resolve(cfg.data.dir, cfg.data.train));
   const fs::path val_path = resolve(cfg.data.dir, cfg.data.val);
   check(fs::exists(val_path), "{} does not exist; gpt-train evaluates on a validation split, so prepare the data "
         "with gpt-prepare --val-fraction above 0 (or set data.val)", val_path.string());
-  auto val_ds = open_token_dataset(val_path);
+  auto val_ds = open_dataset(val_path);
   const int data_max = std::max(train_ds->max_token_id(), val_ds->max_token_id());
   if (cfg.vocab_from_data) cfg.model.vocab_size = meta ? meta->vocab_size : data_max + 1;
   check(data_max < cfg.model.vocab_size,
@@ -172,12 +198,24 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     if (opts.progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
   };
   auto evaluate = [&](int step) {
-    double tl = ev.loss(model, *train_ds, 0), vl = ev.loss(model, *val_ds, 1);
+    double tl = ev.loss(model, *train_ds, 0), vl;
+    if (val_ds->num_examples() > 0) {
+      const Evaluator::Full f = ev.full(model, *val_ds);
+      vl = f.loss;
+      res.last_val_acc = f.acc;
+      metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl}, {"val_acc", f.acc},
+                     {"val_scored", f.scored}, {"elapsed_s", now_s() - t_start}});
+      if (opts.progress)
+        std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f, val accuracy %.4f (%lld targets)\n",
+                     tty ? "\r\033[K" : "", step, tl, vl, f.acc, (long long)f.scored);
+    } else {
+      vl = ev.loss(model, *val_ds, 1);
+      metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl},
+                     {"elapsed_s", now_s() - t_start}});
+      if (opts.progress)
+        std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f\n", tty ? "\r\033[K" : "", step, tl, vl);
+    }
     res.last_val_loss = vl;
-    metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl},
-                   {"elapsed_s", now_s() - t_start}});
-    if (opts.progress)
-      std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f\n", tty ? "\r\033[K" : "", step, tl, vl);
     if (vl < st.best_val_loss || tp.always_save) {
       st.best_val_loss = std::min(st.best_val_loss, vl);
       res.best_val_loss = st.best_val_loss;

@@ -20,6 +20,7 @@ struct TrainOptions {
 struct TrainResult {
   int start_step = 0, end_step = 0;
   double best_val_loss = 0, last_train_loss = 0, last_val_loss = 0;
+  double last_val_acc = -1;  // accuracy on scored targets, for example datasets (-1: none)
   double elapsed_s = 0, tokens_per_s = 0;
   bool interrupted = false;
   std::string checkpoint, out_dir;

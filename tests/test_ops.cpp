@@ -111,9 +111,12 @@ Vec ref_attention(const Vec& qkv, int B, int T, int C, int NH, float p, uint64_t
 
 TEST_CASE("linear forward and backward, both weight layouts, with and without bias") {
   Rng rng(1);
-  for (int trial = 0; trial < 8; ++trial) {
-    // N = 1 takes the matrix-vector path (batch-1 decode) in both layouts, with and without bias.
-    int N = trial < 4 ? 1 : 1 + int(rng.below(13)), IN = 1 + int(rng.below(19)), OUT = 1 + int(rng.below(23));
+  for (int trial = 0; trial < 20; ++trial) {
+    // N = 1 takes the matrix-vector path (batch-1 decode) and N = 2..8 the few-rows kernel
+    // (speculative verification), each in both layouts, with and without bias; the widths
+    // straddle its 16-column blocks.
+    int N = trial < 4 ? 1 : trial < 16 ? 2 + (trial - 4) % 7 : 9 + int(rng.below(13));
+    int IN = 1 + int(rng.below(19)), OUT = 1 + int(rng.below(trial >= 4 && trial < 16 ? 40 : 23));
     bool oi = trial % 2, has_b = trial % 3 != 0;
     Vec x = randd(size_t(N * IN), rng), W = randd(size_t(IN * OUT), rng), b = randd(size_t(OUT), rng);
     Vec R = randd(size_t(N * OUT), rng);

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batches, "batch sizes")->delimiter(',');
   app.add_flag("--skip-cached", skip_cached, "only the uncached path");
   app.add_flag("--skip-uncached", skip_uncached, "only the cached path");
+  std::vector<int> append_sizes;
+  app.add_option("--append-cost", append_sizes,
+                 "instead: ms per cached append of n tokens (batch 1, after a 32-token prefix), e.g. 1,5")
+      ->delimiter(',');
   app.add_option("--uncached-samples", uncached_samples, "time this many uncached steps and integrate (0 = run all)");
   return gpt::run_tool(app, argc, argv, [&] {
     std::unique_ptr<gpt::GPT> model;
@@ -71,6 +75,28 @@ int main(int argc, char** argv) {
       name = ckpt;
     }
     const auto& cfg = model->config();
+    if (!append_sizes.empty()) {
+      // What speculative verification costs against a decode step: one append of n tokens.
+      gpt::Decoder dec(*model, 1, cfg.block_size);
+      gpt::Rng r(3);
+      std::vector<int32_t> toks(static_cast<size_t>(cfg.block_size));
+      for (auto& t : toks) t = int32_t(r.below(uint64_t(cfg.vocab_size)));
+      for (int n : append_sizes) {
+        gpt::check(n >= 1 && 32 + n <= cfg.block_size, "--append-cost: n must be in [1, block_size - 32]");
+        std::vector<double> t;
+        for (int rep = 0; rep < 50; ++rep) {
+          dec.reset();
+          dec.append(toks.data(), 32);
+          const double t0 = gpt::now_s();
+          dec.append(toks.data() + 32, n, n);
+          t.push_back(gpt::now_s() - t0);
+        }
+        std::sort(t.begin(), t.end());
+        std::printf("%s\n", nlohmann::json({{"append_tokens", n}, {"ms_median", 1e3 * t[t.size() / 2]},
+                                            {"ms_min", 1e3 * t[0]}, {"threads", omp_get_max_threads()}}).dump().c_str());
+      }
+      return 0;
+    }
     const int threads = omp_get_max_threads();
     const double copy_gbps = gpt::measure_copy_gbps();
     gpt::Rng rng(7);

@@ -64,9 +64,9 @@ for (tag, g), rs in sorted(groups.items()):
     c = sum(r["c_measured"] for r in rs) / len(rs)
     pred = (1 - alpha ** (g + 1)) / ((1 - alpha) * (g * c + 1)) if alpha < 1 else (g + 1) / (g * c + 1)
     meas = tot(rs, "plain_seconds") / tot(rs, "seconds")
-    ident = all(r.get("identical", True) for r in rs)
+    ident = all(r["identical"] for r in rs) if tag == "greedy" else None
     print(f"| {'greedy' if tag == 'greedy' else 'T=0.8, top-k 200'} | {g} | {alpha:.3f} | {accepted / max(1, drafted):.3f} | {tpc:.2f} | "
-          f"{c:.3f} | {pred:.2f}x | {meas:.2f}x | {meas / pred:.2f} | {'yes' if ident else ('n/a' if tag != 'greedy' else 'NO')} |")
+          f"{c:.3f} | {pred:.2f}x | {meas:.2f}x | {meas / pred:.2f} | {'n/a' if ident is None else ('yes' if ident else 'NO')} |")
     if tag == "greedy" and (best is None or meas > best[1]): best = (g, meas)
 print(f"\nbest gamma (greedy): {best[0]}, {best[1]:.2f}x faster than plain KV-cached target decoding")
 PY

@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include "core/profile.h"
+#include "ops/cpu/linear_small.h"
 #include "ops/ops.h"
 
 namespace gpt::ops {
@@ -23,6 +24,10 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
       cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, W, IN, x, 1, beta, y, 1);
     else
       cblas_sgemv(CblasRowMajor, CblasTrans, IN, OUT, 1.0f, W, OUT, x, 1, beta, y, 1);
+    return;
+  }
+  if (N <= kSmallRowsMax) {
+    linear_small_rows(y, x, W, int(N), IN, OUT, w_out_in, /*accumulate=*/b != nullptr);
     return;
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, w_out_in ? CblasTrans : CblasNoTrans, int(N), OUT, IN,

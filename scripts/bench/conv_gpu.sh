@@ -114,6 +114,15 @@ for py in python3 /usr/bin/python3; do
   "$py" "$src/scripts/plot_conv_sweep.py" "$out/sweep.csv" "$out/sweep.png" >> "$log" 2>&1 && { plotted=1; break; }
 done
 [ -n "$plotted" ] || say "(no sweep.png: no python3 with matplotlib)"
+# The same sweep shapes through PyTorch's conv1d(groups=C) on the GPU, when a python3 with
+# CUDA-enabled torch is there (the comparison table lands in torch_compare.md).
+if [ -z "${CONV_GPU_DRY:-}" ] && python3 -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  say "== torch conv1d on the same shapes"
+  timeout 120 python3 "$src/scripts/bench/conv_vs_torch.py" --device cuda --compare "$out/sweep.csv" \
+    --csv "$out/torch_sweep.csv" > "$out/torch_compare.md" 2>> "$log" || say "(torch comparison failed; see log.txt)"
+else
+  say "(no python3 with CUDA torch: torch comparison skipped)"
+fi
 rm -f "$out/.one.json" "$out/.sweep.txt"
 
 # ---- 3. compute-sanitizer on tiny shapes: out-of-bounds accesses and shared-memory races -------

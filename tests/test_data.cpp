@@ -393,7 +393,7 @@ TEST_CASE("data: prepare rejects bad input with clear errors") {
   CHECK(prep({"-", "-"}).find("only once") != std::string::npos);
   CHECK(prep({d / "ok.txt"}, 1.0).find("[0, 1)") != std::string::npos);
   CHECK(prep({d / "ok.txt"}, -0.1).find("[0, 1)") != std::string::npos);
-  CHECK(prep({d / "ok.txt"}, 0.1, "gpt2").find("not yet supported") != std::string::npos);
+  CHECK(prep({d / "ok.txt"}, 0.1, "gpt2").find("--vocab DIR") != std::string::npos);
   CHECK(prep({d / "ok.txt"}, 0.1, "bpe").find("unknown tokenizer") != std::string::npos);
   CHECK(prep({d / "tiny.txt"}, 1e-17).find("no validation tokens") != std::string::npos);
   CHECK(prep({d / "tiny.txt"}, 0.9).find("no training tokens") != std::string::npos);

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/fsutil.h"
+#include "data/bpe_tokenizer.h"
 #include "data/char_tokenizer.h"
 #include "data/meta.h"
 #include "data/token_file.h"
@@ -142,16 +143,159 @@ int64_t split_train_tokens(int64_t n, double val_fraction) {
   return int64_t(std::floor(double(n) * (1.0 - val_fraction)));
 }
 
+namespace {
+
+// The token stream cut at the train/val split into the two shards, whose sizes are known
+// from the first pass. Both tokenizers write through it.
+class SplitWriter {
+ public:
+  SplitWriter(const fs::path& train, const fs::path& val, int64_t n_train, int64_t n_val)
+      : n_train_(n_train), n_val_(n_val), wtrain_(train, n_train) {
+    if (n_val > 0) wval_ = std::make_unique<ShardWriter>(val, n_val);
+    buf_.reserve(kChunk);
+  }
+  void push(uint16_t id) {
+    buf_.push_back(id);
+    ++i_;
+    if (i_ == n_train_ || buf_.size() == kChunk) flush();
+  }
+  void commit() {
+    flush();
+    wtrain_.commit();
+    if (wval_) wval_->commit();
+  }
+
+ private:
+  void flush() {
+    if (buf_.empty()) return;
+    // Every buffered token lies on one side of the split: flush() runs at the boundary.
+    ShardWriter* w = i_ <= n_train_ ? &wtrain_ : wval_.get();
+    if (!w || w->written() + int64_t(buf_.size()) > (w == &wtrain_ ? n_train_ : n_val_))
+      fail("the input changed while it was being read (more tokens than in the first pass); rerun "
+           "gpt-prepare on a file that is not being written");
+    w->append(buf_);
+    buf_.clear();
+  }
+  int64_t n_train_, n_val_, i_ = 0;
+  ShardWriter wtrain_;
+  std::unique_ptr<ShardWriter> wval_;
+  std::vector<uint16_t> buf_;
+};
+
+// Text pending in the BPE stream is cut where encoding in parts equals encoding whole
+// (BpeTokenizer::safe_split). Text with no such point (no ASCII space for this long) is cut
+// at a character boundary anyway, so memory stays bounded; only such text can tokenise
+// differently from a whole-file encode, at one word per 64 MiB.
+constexpr size_t kMaxPending = size_t(64) << 20;
+
+// Calls emit(ids) for consecutive pieces of all inputs, concatenated, encoded with tok.
+template <class F>
+void bpe_stream(Inputs& in, const std::vector<fs::path>& paths, const BpeTokenizer& tok, Progress& prog, F&& emit) {
+  std::string pending;
+  std::vector<int32_t> ids;
+  auto encode = [&](size_t n) {
+    ids.clear();
+    tok.encode(std::string_view(pending).substr(0, n), ids);
+    emit(ids);
+    pending.erase(0, n);
+  };
+  for (const auto& p : paths)
+    in.read(p, [&](std::string_view chunk) {
+      pending.append(chunk);
+      size_t cut = BpeTokenizer::safe_split(pending);
+      if (cut == 0 && pending.size() > kMaxPending) {
+        cut = pending.size();
+        while (cut > 1 && (uint8_t(pending[cut - 1]) & 0xC0) == 0x80) --cut;
+        if (cut > 1) --cut;  // before the lead byte of the last character
+      }
+      if (cut > 0) encode(cut);
+      prog.add(int64_t(chunk.size()));
+    });
+  encode(pending.size());
+}
+
+PrepareResult prepare_gpt2(const PrepareOptions& opt, Inputs& in) {
+  const auto t0 = Clock::now();
+  check(!opt.vocab_dir.empty(),
+        "the gpt2 tokenizer needs its vocabulary: pass --vocab DIR with GPT-2's vocab.json and merges.txt");
+  const BpeTokenizer tok = BpeTokenizer::load(opt.vocab_dir);
+  check(tok.vocab_size() <= CharTokenizer::kMaxVocab,
+        "the vocabulary in {} has {} tokens, more than the {} that uint16 token files can hold",
+        opt.vocab_dir.string(), tok.vocab_size(), CharTokenizer::kMaxVocab);
+
+  // Pass 1 counts the tokens (and fills the merge cache, which makes pass 2 cheaper).
+  int64_t n = 0;
+  {
+    Progress prog("pass 1/2 (counting tokens)", in.total_bytes());
+    bpe_stream(in, opt.inputs, tok, prog, [&](const std::vector<int32_t>& ids) { n += int64_t(ids.size()); });
+  }
+  check(n > 0, "the input is empty ({}); give a text file with at least a few characters",
+        opt.inputs.size() == 1 ? input_name(opt.inputs[0]) : "all inputs");
+  const int64_t n_train = split_train_tokens(n, opt.val_fraction);
+  const int64_t n_val = n - n_train;
+  check(n_train > 0, "val_fraction {} leaves no training tokens from {} tokens of input", opt.val_fraction, n);
+  check(opt.val_fraction == 0.0 || n_val > 0,
+        "the input has only {} tokens: val_fraction {} leaves no validation tokens; give more text or "
+        "--val-fraction 0",
+        n, opt.val_fraction);
+
+  const fs::path meta = opt.out_dir / "meta.json", train = opt.out_dir / "train.bin", val = opt.out_dir / "val.bin";
+  std::error_code ec;
+  fs::remove(meta, ec);
+  if (ec) fail("cannot remove the old {}: {}", meta.string(), ec.message());
+  {
+    SplitWriter w(train, val, n_train, n_val);
+    Progress prog("pass 2/2 (encoding)", in.total_bytes());
+    int64_t i = 0;
+    bpe_stream(in, opt.inputs, tok, prog, [&](const std::vector<int32_t>& ids) {
+      i += int64_t(ids.size());
+      if (i > n)
+        fail("the input changed while it was being read (more tokens than in the first pass); rerun "
+             "gpt-prepare on a file that is not being written");
+      for (int32_t id : ids) w.push(uint16_t(id));
+    });
+    check(i == n, "the input changed while it was being read ({} tokens, {} in the first pass); rerun gpt-prepare "
+          "on a file that is not being written", i, n);
+    w.commit();
+  }
+  if (n_val == 0) fs::remove(val, ec);
+
+  const auto [vocab_file, merges_file] = BpeTokenizer::find_files(opt.vocab_dir);
+  nlohmann::ordered_json j;
+  j["tokenizer"] = "gpt2";
+  j["vocab_size"] = tok.vocab_size();
+  j["train_tokens"] = n_train;
+  j["val_tokens"] = n_val;
+  j["inputs"] = nlohmann::ordered_json::array();
+  for (const auto& p : opt.inputs) j["inputs"].push_back(p.string());
+  j["eot_token"] = tok.eot_id();
+  j["vocab_file"] = fs::absolute(vocab_file).lexically_normal().string();
+  j["merges_file"] = fs::absolute(merges_file).lexically_normal().string();
+  write_file_atomic(meta, j.dump(1) + "\n");
+
+  PrepareResult r;
+  r.vocab_size = tok.vocab_size();
+  r.train_tokens = n_train;
+  r.val_tokens = n_val;
+  r.files.push_back(train);
+  if (n_val > 0) r.files.push_back(val);
+  r.files.push_back(meta);
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace
+
 PrepareResult prepare_dataset(const PrepareOptions& opt) {
   const auto t0 = Clock::now();
-  if (opt.tokenizer == "gpt2")
-    fail("the gpt2 tokenizer is not yet supported by gpt-prepare; use --tokenizer char");
-  check(opt.tokenizer == "char", "unknown tokenizer \"{}\" (expected char or gpt2)", opt.tokenizer);
+  check(opt.tokenizer == "char" || opt.tokenizer == "gpt2", "unknown tokenizer \"{}\" (expected char or gpt2)",
+        opt.tokenizer);
   check(opt.val_fraction >= 0.0 && opt.val_fraction < 1.0, "val_fraction must be in [0, 1), got {}",
         opt.val_fraction);
   check(!opt.out_dir.empty(), "no output directory given; pass --out DIR");
   Inputs in(opt.inputs);
   ensure_writable_dir(opt.out_dir);
+  if (opt.tokenizer == "gpt2") return prepare_gpt2(opt, in);
 
   // Pass 1: which code points occur, and how many characters there are.
   std::vector<uint8_t> seen(kCodePoints, 0);
@@ -191,21 +335,7 @@ PrepareResult prepare_dataset(const PrepareOptions& opt) {
 
   // Pass 2: encode into the two shards, whose sizes are now known.
   {
-    ShardWriter wtrain(train, n_train);
-    std::unique_ptr<ShardWriter> wval = n_val > 0 ? std::make_unique<ShardWriter>(val, n_val) : nullptr;
-    std::vector<uint16_t> buf;
-    buf.reserve(kChunk);
-    int64_t i = 0;
-    auto flush = [&] {
-      if (buf.empty()) return;
-      // Every buffered token lies on one side of the split: flush() runs at the boundary.
-      ShardWriter* w = i <= n_train ? &wtrain : wval.get();
-      if (!w || w->written() + int64_t(buf.size()) > (w == &wtrain ? n_train : n_val))
-        fail("the input changed while it was being read (more characters than in the first pass); rerun "
-             "gpt-prepare on a file that is not being written");
-      w->append(buf);
-      buf.clear();
-    };
+    SplitWriter w(train, val, n_train, n_val);
     Progress prog("pass 2/2 (encoding)", in.total_bytes());
     for (const auto& p : opt.inputs)
       decode_input(in, p, prog, [&](char32_t cp) {
@@ -214,13 +344,9 @@ PrepareResult prepare_dataset(const PrepareOptions& opt) {
           fail("the input changed while it was being read ({} did not occur in the first pass); rerun gpt-prepare "
                "on a file that is not being written",
                code_point_name(cp));
-        buf.push_back(uint16_t(id));
-        ++i;
-        if (i == n_train || buf.size() == kChunk) flush();
+        w.push(uint16_t(id));
       });
-    flush();
-    wtrain.commit();
-    if (wval) wval->commit();
+    w.commit();
   }
   if (n_val == 0) {
     fs::remove(val, ec);  // a stale val.bin from an earlier split would not match meta.json

@@ -13,6 +13,8 @@ struct PrepareOptions {
   // Concatenated in order. "-" is standard input (read once and buffered; at most one).
   std::vector<std::filesystem::path> inputs;
   std::string tokenizer = "char";
+  // For "gpt2": the directory with vocab.json + merges.txt (or encoder.json + vocab.bpe).
+  std::filesystem::path vocab_dir;
   double val_fraction = 0.1;
   std::filesystem::path out_dir;
 };
@@ -29,7 +31,8 @@ struct PrepareResult {
 // and the trainer refuses the directory instead of mixing old and new shards.
 // Errors: no or empty input, unreadable input, invalid UTF-8 (file and byte offset), more than
 // 65536 distinct characters, val_fraction outside [0, 1), a split that leaves train or val
-// empty, an unwritable out_dir, tokenizer "gpt2" (not yet supported) or unknown.
+// empty, an unwritable out_dir, an unknown tokenizer. With tokenizer "gpt2" the input may be
+// any bytes (byte-level BPE); the vocabulary's errors are BpeTokenizer::load's.
 PrepareResult prepare_dataset(const PrepareOptions& opt);
 
 // nanoGPT's split: the first floor(n * (1 - val_fraction)) tokens train, the rest validate.

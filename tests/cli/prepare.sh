@@ -21,7 +21,7 @@ expect_rc "empty input exits 1" 1 "error: the input is empty" "$exe" --input "$t
 printf 'caf\xe9 latin-1\n' > "$t/latin1.txt"
 expect_rc "invalid UTF-8 exits 1" 1 "latin1.txt: invalid UTF-8 at byte offset 3" \
   "$exe" --input "$t/latin1.txt" --out "$t/o"
-expect_rc "gpt2 not yet supported" 1 "not yet supported" "$exe" --input "$t/latin1.txt" --out "$t/o" --tokenizer gpt2
+expect_rc "gpt2 without --vocab exits 2" 2 "needs --vocab" "$exe" --input "$t/latin1.txt" --out "$t/o" --tokenizer gpt2
 echo x > "$t/afile"
 expect_rc "unwritable out exits 1" 1 "cannot create output directory" \
   "$exe" --input "$src/README.md" --out "$t/afile/sub"

@@ -145,6 +145,24 @@ int64_t split_train_tokens(int64_t n, double val_fraction) {
 
 namespace {
 
+// The train/val token counts for n tokens of input (an error when either split would be
+// empty), after removing a stale meta.json: an interrupted run must not leave an old
+// meta.json describing new shards. `unit` names what n counts in the messages.
+std::pair<int64_t, int64_t> checked_split(int64_t n, double val_fraction, const char* unit, const fs::path& out_dir) {
+  const int64_t n_train = split_train_tokens(n, val_fraction);
+  const int64_t n_val = n - n_train;
+  check(n_train > 0, "val_fraction {} leaves no training tokens from {} {} of input", val_fraction, n, unit);
+  check(val_fraction == 0.0 || n_val > 0,
+        "the input has only {} {}: val_fraction {} leaves no validation tokens; give more text or "
+        "--val-fraction 0",
+        n, unit, val_fraction);
+  const fs::path meta = out_dir / "meta.json";
+  std::error_code ec;
+  fs::remove(meta, ec);
+  if (ec) fail("cannot remove the old {}: {}", meta.string(), ec.message());
+  return {n_train, n_val};
+}
+
 // The token stream cut at the train/val split into the two shards, whose sizes are known
 // from the first pass. Both tokenizers write through it.
 class SplitWriter {
@@ -231,18 +249,8 @@ PrepareResult prepare_gpt2(const PrepareOptions& opt, Inputs& in) {
   }
   check(n > 0, "the input is empty ({}); give a text file with at least a few characters",
         opt.inputs.size() == 1 ? input_name(opt.inputs[0]) : "all inputs");
-  const int64_t n_train = split_train_tokens(n, opt.val_fraction);
-  const int64_t n_val = n - n_train;
-  check(n_train > 0, "val_fraction {} leaves no training tokens from {} tokens of input", opt.val_fraction, n);
-  check(opt.val_fraction == 0.0 || n_val > 0,
-        "the input has only {} tokens: val_fraction {} leaves no validation tokens; give more text or "
-        "--val-fraction 0",
-        n, opt.val_fraction);
-
+  const auto [n_train, n_val] = checked_split(n, opt.val_fraction, "tokens", opt.out_dir);
   const fs::path meta = opt.out_dir / "meta.json", train = opt.out_dir / "train.bin", val = opt.out_dir / "val.bin";
-  std::error_code ec;
-  fs::remove(meta, ec);
-  if (ec) fail("cannot remove the old {}: {}", meta.string(), ec.message());
   {
     SplitWriter w(train, val, n_train, n_val);
     Progress prog("pass 2/2 (encoding)", in.total_bytes());
@@ -258,6 +266,7 @@ PrepareResult prepare_gpt2(const PrepareOptions& opt, Inputs& in) {
           "on a file that is not being written", i, n);
     w.commit();
   }
+  std::error_code ec;
   if (n_val == 0) fs::remove(val, ec);
 
   const auto [vocab_file, merges_file] = BpeTokenizer::find_files(opt.vocab_dir);
@@ -319,19 +328,8 @@ PrepareResult prepare_dataset(const PrepareOptions& opt) {
         vocab.size(), CharTokenizer::kMaxVocab);
   const CharTokenizer tok(std::move(vocab));
 
-  const int64_t n_train = split_train_tokens(n, opt.val_fraction);
-  const int64_t n_val = n - n_train;
-  check(n_train > 0, "val_fraction {} leaves no training tokens from {} characters of input", opt.val_fraction, n);
-  check(opt.val_fraction == 0.0 || n_val > 0,
-        "the input has only {} characters: val_fraction {} leaves no validation tokens; give more text or "
-        "--val-fraction 0",
-        n, opt.val_fraction);
-
-  // An interrupted run must not leave an old meta.json describing new shards.
+  const auto [n_train, n_val] = checked_split(n, opt.val_fraction, "characters", opt.out_dir);
   const fs::path meta = opt.out_dir / "meta.json", train = opt.out_dir / "train.bin", val = opt.out_dir / "val.bin";
-  std::error_code ec;
-  fs::remove(meta, ec);
-  if (ec) fail("cannot remove the old {}: {}", meta.string(), ec.message());
 
   // Pass 2: encode into the two shards, whose sizes are now known.
   {
@@ -349,6 +347,7 @@ PrepareResult prepare_dataset(const PrepareOptions& opt) {
     w.commit();
   }
   if (n_val == 0) {
+    std::error_code ec;
     fs::remove(val, ec);  // a stale val.bin from an earlier split would not match meta.json
   }
 

@@ -4,10 +4,10 @@
 #include <string>
 
 #include "core/json_util.h"
+#include "model/activation.h"
 
 namespace gpt {
 
-enum class Activation { GeluTanh, Gelu, Tanh, Relu };
 const char* activation_name(Activation a);
 Activation parse_activation(const std::string& s);
 

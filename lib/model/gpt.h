@@ -14,6 +14,7 @@
 
 #include "core/buffer.h"
 #include "model/config.h"
+#include "model/gpt_graph.h"
 
 namespace gpt {
 
@@ -23,16 +24,6 @@ struct ParamView {
   size_t offset = 0;
   size_t numel = 0;
   bool decay = false;  // 2-D tensors (embeddings, matmul weights) get weight decay
-};
-
-// Pointers to one layer's tensors inside a parameter-shaped buffer (null when absent).
-struct LayerPtrs {
-  float *ln1w, *ln1b, *qkvw, *qkvb, *attprojw, *attprojb;
-  float *ln2w, *ln2b, *fcw, *fcb, *fcprojw, *fcprojb;
-};
-struct ParamPtrs {
-  float *wte, *wpe, *lnfw, *lnfb, *lm_head;
-  std::vector<LayerPtrs> h;
 };
 
 class GPT {
@@ -56,11 +47,11 @@ class GPT {
   // train=true applies dropout keyed by dropout_seed and keeps what backward needs.
   float forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train = false,
                 uint64_t dropout_seed = 0);
-  const float* logits() const { return logits_; }  // [B,T,V] from the last forward
+  const float* logits() const { return a_.logits; }  // [B,T,V] from the last forward
   int64_t loss_count() const { return loss_count_; }
   // Attention probabilities [B,NH,T,T] of layer l from the last forward (rows sum to 1 over
   // the causal prefix), for tools that show what a model attends to.
-  const float* attention(int l) const { return la_.at(size_t(l)).att; }
+  const float* attention(int l) const { return a_.layers.at(size_t(l)).att; }
 
   // Accumulates d(loss * loss_scale)/d(params) into the gradient buffer, for the batch of the
   // last forward. Call zero_grad() first unless accumulating micro-batches.
@@ -69,16 +60,12 @@ class GPT {
 
   // Bytes of activations held for the current (B, T), for reports.
   size_t activation_bytes() const { return acts_.size() * sizeof(float); }
+  // Pointers to each tensor inside a parameter-shaped buffer (parameters, gradients, moments).
+  ParamPtrs bind(float* base) const;
 
  private:
-  struct LayerActs {
-    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *att, *atty, *res1;
-    float *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_act, *res2;
-  };
   void layout_params();
   void ensure_acts(int B, int T);
-  ParamPtrs bind(float* base) const;
-  uint64_t site_seed(int layer, int site) const;
 
   GPTConfig cfg_;
   std::vector<ParamView> views_;
@@ -86,16 +73,10 @@ class GPT {
   Buffer params_, grads_;
   ParamPtrs w_{}, g_{};
 
-  // Activations for (B_, T_), one buffer.
+  // Activations and backward scratch for (B_, T_), one buffer.
   Buffer acts_;
   int B_ = 0, T_ = 0;
-  float *encoded_ = nullptr, *lnf_ = nullptr, *lnf_mean_ = nullptr, *lnf_rstd_ = nullptr;
-  float *logits_ = nullptr, *losses_ = nullptr;
-  std::vector<LayerActs> la_;
-  // Backward scratch: [BT,3C], two [BT,C], [BT,4C], dlogits [BT,V], attention tiles.
-  Buffer scratch_;
-  float *dtmp_ = nullptr, *dtmp2_ = nullptr, *dqkv_ = nullptr, *dfch_ = nullptr;
-  float *dlogits_ = nullptr, *att_scratch_ = nullptr, *tmp_ = nullptr;
+  Acts a_{};
 
   // State of the last forward, needed by backward.
   std::vector<int32_t> idx_, targets_;

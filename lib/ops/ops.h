@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "model/config.h"
+#include "ops/adamw_params.h"
 
 namespace gpt::ops {
 
@@ -71,9 +72,6 @@ void add(float* y, const float* a, const float* b, int64_t n);
 double l2_norm(const float* g, int64_t n);
 void scale(float* x, int64_t n, float s);
 
-struct AdamWParams {
-  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, weight_decay = 0.1f;
-};
 // One AdamW step (torch.optim.AdamW semantics, decoupled decay) on n values; step counts from 1.
 void adamw_step(float* p, const float* g, float* m, float* v, int64_t n, const AdamWParams& h,
                 int64_t step, bool decay);

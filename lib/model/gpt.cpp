@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "model/cpu_ops.h"
 #include "ops/ops.h"
 
 namespace gpt {
@@ -115,25 +116,6 @@ void GPT::zero_grad() {
   }
 }
 
-namespace {
-// The CPU op set of the shared graph (model/gpt_graph.h).
-struct CpuOps {
-  static constexpr auto* linear_forward = &ops::linear_forward;
-  static constexpr auto* linear_backward = &ops::linear_backward;
-  static constexpr auto* layernorm_forward = &ops::layernorm_forward;
-  static constexpr auto* layernorm_backward = &ops::layernorm_backward;
-  static constexpr auto* activation_forward = &ops::activation_forward;
-  static constexpr auto* activation_backward = &ops::activation_backward;
-  static constexpr auto* embedding_forward = &ops::embedding_forward;
-  static constexpr auto* embedding_backward = &ops::embedding_backward;
-  static constexpr auto* attention_forward = &ops::attention_forward;
-  static constexpr auto* attention_backward = &ops::attention_backward;
-  static constexpr auto* softmax_xent_backward = &ops::softmax_xent_backward;
-  static constexpr auto* dropout = &ops::dropout;
-  static constexpr auto* add = &ops::add;
-  static void zero(float* p, int64_t n) { std::memset(p, 0, size_t(n) * sizeof(float)); }
-};
-}  // namespace
 
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
                     bool dlogits_in_logits, float* base, Acts* a) {

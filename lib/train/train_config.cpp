@@ -9,6 +9,7 @@ RunConfig RunConfig::from_json(const json& j) {
   JsonReader top(j, "config");
   top.get("out_dir", c.out_dir);
   top.get("device", c.device);
+  top.get("tf32", c.tf32);
   top.ignore("model");
   top.ignore("data");
   top.ignore("train");
@@ -85,7 +86,8 @@ json RunConfig::to_json() const {
             {"eval_iters", t.eval_iters}, {"log_interval", t.log_interval},
             {"always_save", t.always_save}, {"seed", t.seed}}},
           {"out_dir", out_dir},
-          {"device", device}};
+          {"device", device},
+          {"tf32", tf32}};
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {

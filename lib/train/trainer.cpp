@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <omp.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,11 +15,14 @@
 #include "core/fsutil.h"
 #include "core/profile.h"
 #include "core/rng.h"
-#include "core/sgemm_peak.h"
 #include "core/timer.h"
 #include "data/dataset.h"
 #include "data/meta.h"
 #include "model/checkpoint.h"
+#ifdef GPT_HAVE_CUDA
+#include "../../kernels/ops_cuda.h"
+#endif
+#include "train/engine.h"
 #include "train/flops.h"
 #include "train/metrics.h"
 #include "train/optimizer.h"
@@ -62,25 +64,24 @@ struct Evaluator {
   std::vector<int32_t> x, y;
   // Mean loss over a fixed set of batches: the same batches at every eval, so the curve
   // measures the model, not the draw.
-  double loss(GPT& m, const Dataset& ds, uint64_t split) {
+  double loss(TrainEngine& m, const Dataset& ds, uint64_t split) {
     double s = 0;
     for (int k = 0; k < iters; ++k) {
       ds.batch(mix(seed ^ kEvalTag, split, uint64_t(k)), B, T, x.data(), y.data());
-      s += m.forward(x.data(), y.data(), B, T, false);
+      s += m.forward(x.data(), y.data(), B, T, false, 0);
     }
     return s / iters;
   }
   // Example datasets: loss and argmax accuracy over the scored targets of every row, so a
   // test split is measured in full, the same way at every eval.
   struct Full { double loss = 0, acc = 0; int64_t scored = 0; };
-  Full full(GPT& m, const Dataset& ds) {
+  Full full(TrainEngine& m, const Dataset& ds, int V) {
     Full r;
     double loss_sum = 0;
     int64_t correct = 0;
-    const int V = m.config().vocab_size;
     for (int64_t first = 0; first < ds.num_examples(); first += B) {
       ds.examples(first, B, T, x.data(), y.data());
-      const float l = m.forward(x.data(), y.data(), B, T, false);
+      const float l = m.forward(x.data(), y.data(), B, T, false, 0);
       if (m.loss_count() == 0) continue;
       loss_sum += double(l) * double(m.loss_count());
       r.scored += m.loss_count();
@@ -111,13 +112,12 @@ void install_stop_signals() {
 
 TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   g_stop.store(false);
-  if (cfg.device == "cuda") {
-#ifdef GPT_HAVE_CUDA
-    fail("device 'cuda' training is not implemented yet in this version; use --device cpu");
+#ifndef GPT_HAVE_CUDA
+  check(cfg.device != "cuda", "this gptkit was built without CUDA; rebuild with -DGPT_CUDA=ON on a machine "
+        "with nvcc, or use --device cpu");
 #else
-    fail("this gptkit was built without CUDA; rebuild with -DGPT_CUDA=ON on a machine with nvcc, or use --device cpu");
+  if (cfg.device == "cuda") cuda::set_tf32(cfg.tf32);
 #endif
-  }
   const TrainParams& tp = cfg.train;
   const fs::path out(cfg.out_dir);
   const fs::path ckpt = out / "ckpt";
@@ -166,17 +166,18 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     check(saved == cfg.model, "--init-from: {} has another model shape than the config", opts.init_from);
     load_weights(model, fs::path(opts.init_from) / "model.safetensors");
   }
+  std::unique_ptr<TrainEngine> engine = make_engine(cfg.device, model, opt);
   write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
   MetricsWriter metrics(out / "metrics.jsonl", opts.resume ? st.step : -1);
   std::unique_ptr<json> tok;
   if (meta) tok = std::make_unique<json>(meta->chars.vocab_size() > 0 ? meta->chars.to_json() : meta->raw);
 
-  const double peak = measure_sgemm_gflops(1024, 2) * 1e9;
+  const double peak = engine->peak_flops();
   const double flops_step = train_flops_per_token(cfg.model, int64_t(model.num_params()), T) * B * T * tp.grad_accum;
   const bool tty = opts.progress && ::isatty(2);
   if (opts.progress)
-    std::fprintf(stderr, "gpt-train: %.2fM parameters, %s, %d threads, %s from step %d to %d\n",
-                 model.num_params() / 1e6, train_ds->describe().c_str(), omp_get_max_threads(),
+    std::fprintf(stderr, "gpt-train: %.2fM parameters, %s, %s, %s from step %d to %d\n",
+                 model.num_params() / 1e6, train_ds->describe().c_str(), engine->describe().c_str(),
                  opts.resume ? "resuming" : "training", st.step, tp.max_iters);
 
   Evaluator ev{train_ds.get(), val_ds.get(), uint64_t(tp.seed), B, T, tp.eval_iters,
@@ -192,15 +193,16 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   bool saved_any = fs::exists(ckpt / "trainer.json") && opts.resume;
 
   auto save = [&](const char* why) {
+    engine->sync_to_host();
     save_training_checkpoint(ckpt, model, opt, st, tok.get());
     saved_any = true;
     res.checkpoint = ckpt.string();
     if (opts.progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
   };
   auto evaluate = [&](int step) {
-    double tl = ev.loss(model, *train_ds, 0), vl;
+    double tl = ev.loss(*engine, *train_ds, 0), vl;
     if (val_ds->num_examples() > 0) {
-      const Evaluator::Full f = ev.full(model, *val_ds);
+      const Evaluator::Full f = ev.full(*engine, *val_ds, cfg.model.vocab_size);
       vl = f.loss;
       res.last_val_acc = f.acc;
       metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl}, {"val_acc", f.acc},
@@ -209,7 +211,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
         std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f, val accuracy %.4f (%lld targets)\n",
                      tty ? "\r\033[K" : "", step, tl, vl, f.acc, (long long)f.scored);
     } else {
-      vl = ev.loss(model, *val_ds, 1);
+      vl = ev.loss(*engine, *val_ds, 1);
       metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl},
                      {"elapsed_s", now_s() - t_start}});
       if (opts.progress)
@@ -232,18 +234,18 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     if (step == profile_from) prof::enable(true);
     const double t0 = now_s();
     const double lr = lr_at(tp, step);
-    model.zero_grad();
+    engine->zero_grad();
     double loss = 0;
     for (int micro = 0; micro < tp.grad_accum; ++micro) {
       train_ds->batch(mix(uint64_t(tp.seed) ^ kBatchTag, uint64_t(step), uint64_t(micro)), B, T, x.data(), y.data());
       float l;
       {
         GPT_PROF("forward");
-        l = model.forward(x.data(), y.data(), B, T, true, mix(uint64_t(tp.seed) ^ kDropTag, uint64_t(step), uint64_t(micro)));
+        l = engine->forward(x.data(), y.data(), B, T, true, mix(uint64_t(tp.seed) ^ kDropTag, uint64_t(step), uint64_t(micro)));
       }
       {
         GPT_PROF("backward");
-        model.backward(1.0f / float(tp.grad_accum));
+        engine->backward(1.0f / float(tp.grad_accum));
       }
       loss += l / tp.grad_accum;
     }
@@ -252,8 +254,8 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     double norm;
     {
       GPT_PROF("optimizer");
-      norm = clip_grad_norm(model, tp.grad_clip);
-      opt.step(model, float(lr));
+      norm = engine->clip_grad_norm(tp.grad_clip);
+      engine->step(float(lr));
     }
     const double dt = now_s() - t0;
     st.step = step + 1;

@@ -123,6 +123,10 @@ touch "$t/afile"
 expect_fail "non-writable out dir" "output directory" "$build/gpt-train" -c "$cfg" "${small[@]}" --out "$t/afile/run"
 expect_fail "resume without checkpoint" "no checkpoint" "$build/gpt-train" -c "$cfg" "${small[@]}" --out "$t/empty" --resume
 expect_fail "resume with another shape" "another model shape" "$build/gpt-train" -c "$cfg" "${small[@]}" --set model.n_embd=64 --out "$t/a" --resume
+# --device cuda without a GPU (or without CUDA in the build) is a clear error, not a crash.
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  expect_fail "cuda without a GPU" "--device cpu" "$build/gpt-train" -c "$cfg" "${small[@]}" --device cuda --out "$t/gpu"
+fi
 set +e; "$build/gpt-train" --bogus >/dev/null 2>&1; rc=$?; set -e
 [ $rc = 2 ] && ok "usage error exits 2" || bad "usage error rc=$rc"
 "$build/gpt-train" --help | grep -q "Example" && ok "--help teaches" || bad "--help"

@@ -1,0 +1,86 @@
+#include "train/engine.h"
+
+#include <omp.h>
+
+#include "core/error.h"
+#include "core/sgemm_peak.h"
+#include "model/gpt_cuda.h"
+
+#ifdef GPT_HAVE_CUDA
+#include "../../kernels/ops_cuda.h"
+#endif
+
+namespace gpt {
+namespace {
+
+class CpuEngine : public TrainEngine {
+ public:
+  CpuEngine(GPT& m, AdamW& o) : m_(m), o_(o) {}
+  float forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train, uint64_t seed) override {
+    return m_.forward(idx, targets, B, T, train, seed);
+  }
+  void backward(float s) override { m_.backward(s); }
+  void zero_grad() override { m_.zero_grad(); }
+  int64_t loss_count() const override { return m_.loss_count(); }
+  const float* logits() override { return m_.logits(); }
+  double clip_grad_norm(double max_norm) override { return gpt::clip_grad_norm(m_, max_norm); }
+  void step(float lr) override { o_.step(m_, lr); }
+  void sync_to_host() override {}
+  double peak_flops() override { return measure_sgemm_gflops(1024, 2) * 1e9; }
+  std::string describe() const override { return fmt::format("cpu, {} threads", omp_get_max_threads()); }
+
+ private:
+  GPT& m_;
+  AdamW& o_;
+};
+
+class CudaEngine : public TrainEngine {
+ public:
+  CudaEngine(GPT& m, AdamW& o) : m_(m), o_(o), g_(m) {
+    g_.upload_moments(o.m(), o.v());
+    g_.set_adam_steps(o.steps());
+  }
+  float forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train, uint64_t seed) override {
+    return g_.forward(idx, targets, B, T, train, seed);
+  }
+  void backward(float s) override { g_.backward(s); }
+  void zero_grad() override { g_.zero_grad(); }
+  int64_t loss_count() const override { return g_.loss_count(); }
+  const float* logits() override { return g_.logits_host(); }
+  double clip_grad_norm(double max_norm) override { return g_.clip_grad_norm(max_norm); }
+  void step(float lr) override { g_.adamw_step(o_.hparams(), lr); }
+  void sync_to_host() override {
+    g_.download_params(m_.param_data());
+    g_.download_moments(o_.m(), o_.v());
+    o_.set_steps(g_.adam_steps());
+  }
+  double peak_flops() override {
+#ifdef GPT_HAVE_CUDA
+    return cuda::measure_matmul_flops();
+#else
+    return 0;
+#endif
+  }
+  std::string describe() const override {
+#ifdef GPT_HAVE_CUDA
+    return "cuda, " + cuda::device_name() + (cuda::tf32() ? ", TF32 matmuls" : ", fp32 matmuls");
+#else
+    return "cuda";
+#endif
+  }
+
+ private:
+  GPT& m_;
+  AdamW& o_;
+  CudaGPT g_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainEngine> make_engine(const std::string& device, GPT& model, AdamW& opt) {
+  if (device == "cpu") return std::make_unique<CpuEngine>(model, opt);
+  if (device == "cuda") return std::make_unique<CudaEngine>(model, opt);
+  throw UsageError(fmt::format("unknown device '{}'; use cpu or cuda", device));
+}
+
+}  // namespace gpt

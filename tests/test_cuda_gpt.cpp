@@ -1,0 +1,222 @@
+// The whole model on the GPU against the CPU engine: one training step (loss, every gradient,
+// the weights after clipping and AdamW) and determinism. Skips without a GPU.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "model/gpt.h"
+#include "model/gpt_cuda.h"
+#include "test_util.h"
+#include "train/optimizer.h"
+
+#ifdef GPT_HAVE_CUDA
+#include "../kernels/ops_cuda.h"
+#endif
+
+using namespace gpt;
+using namespace gpt::test;
+
+namespace {
+
+#ifdef GPT_HAVE_CUDA
+bool have_gpu() {
+  std::string why;
+  if (cuda::available(&why)) return true;
+  MESSAGE("skipping CUDA model checks: " << why);
+  return false;
+}
+
+GPTConfig small_config(bool bias, bool tied, float dropout, Activation act) {
+  GPTConfig c;
+  c.vocab_size = 67;
+  c.block_size = 24;
+  c.n_layer = 2;
+  c.n_head = 3;
+  c.n_embd = 48;
+  c.bias = bias;
+  c.tie_embeddings = tied;
+  c.dropout = dropout;
+  c.activation = act;
+  return c;
+}
+
+void batch(const GPTConfig& c, int B, int T, uint64_t seed, std::vector<int32_t>& x, std::vector<int32_t>& y) {
+  Rng rng(seed);
+  x.resize(size_t(B) * T);
+  y.resize(size_t(B) * T);
+  for (auto& v : x) v = int32_t(rng.below(uint64_t(c.vocab_size)));
+  for (auto& v : y) v = int32_t(rng.below(uint64_t(c.vocab_size)));
+  y[3] = -1;  // an ignored target
+}
+
+// One step of the training loop on both engines; returns the largest scaled error seen.
+void one_step(const GPTConfig& cfg, int B, int T) {
+  GPT cpu(cfg);
+  cpu.init_weights(7);
+  fill_random_weights(cpu, 11, 0.1);
+  CudaGPT gpu(cpu);
+  const ops::AdamWParams hp{1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f};
+  AdamW opt(cpu, hp);
+  std::vector<int32_t> x, y;
+  batch(cfg, B, T, 3, x, y);
+
+  cpu.zero_grad();
+  gpu.zero_grad();
+  const float lc = cpu.forward(x.data(), y.data(), B, T, true, 99);
+  const float lg = gpu.forward(x.data(), y.data(), B, T, true, 99);
+  CHECK(std::abs(lc - lg) <= 1e-5 * std::abs(lc));
+  // Logits before backward turns them into their gradient.
+  const size_t nl = size_t(B) * T * cfg.vocab_size;
+  std::vector<float> lgt(gpu.logits_host(), gpu.logits_host() + nl), lct(cpu.logits(), cpu.logits() + nl);
+  CHECK(scaled_err(lgt, lct) <= 1e-5);
+  cpu.backward(0.5f);
+  gpu.backward(0.5f);
+
+  std::vector<float> g(cpu.num_params());
+  gpu.download_grads(g.data());
+  for (const auto& v : cpu.params()) {
+    std::vector<float> a(g.begin() + long(v.offset), g.begin() + long(v.offset + v.numel));
+    std::vector<float> b(cpu.grad_data() + v.offset, cpu.grad_data() + v.offset + v.numel);
+    INFO("gradient of " << v.name);
+    CHECK(scaled_err(a, b) <= 1e-5);
+  }
+  // AdamW's first step is lr * g / (|g| + eps): for a gradient near eps (the key bias, whose
+  // exact gradient is zero; T = 1 attention) a rounding-level difference in g moves the weight
+  // by a large fraction of lr. So the optimizer is checked from identical gradients: the CPU's.
+  gpu.upload_grads(cpu.grad_data());
+  const double nc = clip_grad_norm(cpu, 0.5), ng = gpu.clip_grad_norm(0.5);
+  CHECK(std::abs(nc - ng) <= 1e-6 * nc);
+  opt.step(cpu, 3e-3f);
+  gpu.adamw_step(hp, 3e-3f);
+  std::vector<float> w(cpu.num_params());
+  gpu.download_params(w.data());
+  for (const auto& v : cpu.params()) {
+    std::vector<float> a(w.begin() + long(v.offset), w.begin() + long(v.offset + v.numel));
+    std::vector<float> b(cpu.param_data() + v.offset, cpu.param_data() + v.offset + v.numel);
+    INFO("weights after AdamW: " << v.name);
+    CHECK(scaled_err(a, b) <= 1e-5);
+  }
+  std::vector<float> m(cpu.num_params()), vv(cpu.num_params());
+  gpu.download_moments(m.data(), vv.data());
+  CHECK(scaled_err(m, std::vector<float>(opt.m(), opt.m() + opt.size())) <= 1e-5);
+  CHECK(scaled_err(vv, std::vector<float>(opt.v(), opt.v() + opt.size())) <= 1e-5);
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("cuda model: one training step equals the CPU engine's (loss, gradients, AdamW)") {
+#ifdef GPT_HAVE_CUDA
+  if (!have_gpu()) return;
+  SUBCASE("bias, tied head, tanh GELU, dropout") { one_step(small_config(true, true, 0.1f, Activation::GeluTanh), 3, 24); }
+  SUBCASE("no bias, untied head, exact GELU, no dropout") { one_step(small_config(false, false, 0.0f, Activation::Gelu), 2, 17); }
+  SUBCASE("T = 1") { one_step(small_config(true, true, 0.0f, Activation::GeluTanh), 4, 1); }
+#else
+  MESSAGE("skipping CUDA model checks: built without CUDA");
+#endif
+}
+
+TEST_CASE("cuda model: two runs with the same seed give the same bits") {
+#ifdef GPT_HAVE_CUDA
+  if (!have_gpu()) return;
+  const GPTConfig cfg = small_config(true, true, 0.1f, Activation::GeluTanh);
+  std::vector<float> out[2];
+  for (int run = 0; run < 2; ++run) {
+    GPT cpu(cfg);
+    cpu.init_weights(5);
+    CudaGPT gpu(cpu);
+    const ops::AdamWParams hp{1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    std::vector<int32_t> x, y;
+    for (int step = 0; step < 3; ++step) {
+      batch(cfg, 4, 24, uint64_t(step), x, y);
+      gpu.zero_grad();
+      gpu.forward(x.data(), y.data(), 4, 24, true, uint64_t(100 + step));
+      gpu.backward(1.0f);
+      gpu.clip_grad_norm(1.0);
+      gpu.adamw_step(hp, 1e-3f);
+    }
+    out[run].resize(cpu.num_params());
+    gpu.download_params(out[run].data());
+  }
+  CHECK(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)) == 0);
+#else
+  MESSAGE("skipping CUDA model checks: built without CUDA");
+#endif
+}
+
+TEST_CASE("cuda model: without CUDA or a GPU, CudaGPT says so") {
+#ifdef GPT_HAVE_CUDA
+  std::string why;
+  if (cuda::available(&why)) return;
+#endif
+  GPT cpu(GPTConfig{});
+  CHECK_THROWS_WITH_AS(CudaGPT{cpu}, doctest::Contains("--device cpu"), Error);
+}
+
+#ifdef GPT_HAVE_CUDA
+#include "infer/generate.h"
+#include "model/kv_decoder.h"
+#endif
+
+TEST_CASE("cuda decode: KV-cached logits on the GPU equal the CPU decoder's (prefill, steps, rollback)") {
+#ifdef GPT_HAVE_CUDA
+  if (!have_gpu()) return;
+  const GPTConfig cfg = small_config(true, false, 0.0f, Activation::GeluTanh);
+  GPT m(cfg);
+  fill_random_weights(m, 21, 0.3);
+  CudaGPT g(m, /*training=*/false);
+  const int B = 2, cap = cfg.block_size;
+  Decoder dc(m, B, cap), dg(m, B, cap, &g);
+  CHECK(dg.on_gpu());
+  Rng rng(4);
+  auto toks = [&](int n) {
+    std::vector<int32_t> t(size_t(B) * n);
+    for (auto& v : t) v = int32_t(rng.below(uint64_t(cfg.vocab_size)));
+    return t;
+  };
+  auto same = [&](const float* a, const float* b, int rows) {
+    const size_t n = size_t(rows) * cfg.vocab_size;
+    return scaled_err(std::vector<float>(a, a + n), std::vector<float>(b, b + n));
+  };
+  auto t = toks(7);  // prefill 7, logits of the last 3
+  CHECK(same(dg.append(t.data(), 7, 3), dc.append(t.data(), 7, 3), B * 3) <= 1e-5);
+  for (int i = 0; i < 5; ++i) {
+    t = toks(1);
+    CHECK(same(dg.append(t.data(), 1), dc.append(t.data(), 1), B) <= 1e-5);
+  }
+  dc.truncate(9);
+  dg.truncate(9);
+  t = toks(4);
+  CHECK(same(dg.append(t.data(), 4, 4), dc.append(t.data(), 4, 4), B * 4) <= 1e-5);
+  CHECK(dg.length() == 13);
+#else
+  MESSAGE("skipping CUDA decode checks: built without CUDA");
+#endif
+}
+
+TEST_CASE("cuda decode: greedy generation on the GPU equals the CPU's token for token") {
+#ifdef GPT_HAVE_CUDA
+  if (!have_gpu()) return;
+  const GPTConfig cfg = small_config(false, true, 0.0f, Activation::Gelu);
+  GPT m(cfg);
+  fill_random_weights(m, 33, 0.3);
+  CudaGPT g(m, false);
+  for (bool cache : {true, false}) {
+    std::vector<std::vector<int32_t>> a{{1, 2, 3, 4, 5}, {9, 8, 7, 6, 5}}, b = a;
+    std::vector<Rng> ra{Rng(1), Rng(2)}, rb = ra;
+    GenerateOptions opt;
+    opt.max_new = 40;  // past block_size (24): the window moves and the cache is rebuilt
+    opt.sampling.temperature = 0.0f;
+    opt.kv_cache = cache;
+    generate(m, a, opt, ra);
+    opt.gpu = &g;
+    generate(m, b, opt, rb);
+    INFO("kv cache " << cache);
+    CHECK(a == b);
+  }
+#else
+  MESSAGE("skipping CUDA decode checks: built without CUDA");
+#endif
+}

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <spdlog/spdlog.h>
 
 #include "core/timer.h"
@@ -11,6 +12,7 @@
 #include "infer/generate.h"
 #include "infer/prompt.h"
 #include "model/checkpoint.h"
+#include "model/gpt_cuda.h"
 
 namespace {
 
@@ -30,7 +32,8 @@ int main(int argc, char** argv) {
       "when greedy), so a seed reproduces a run exactly.\n\nExamples:\n"
       "  gpt-generate --ckpt runs/shakespeare_char_cpu/ckpt --prompt 'ROMEO:' --max-new-tokens 200\n"
       "  gpt-generate --ckpt CKPT --prompt-file - --num-samples 4 --temperature 0 --json < prompt.txt\n"
-      "  gpt-generate --ckpt CKPT --score --prompt-file play.txt --json",
+      "  gpt-generate --ckpt CKPT --score --prompt-file play.txt --json\n"
+      "  gpt-generate --ckpt CKPT --prompt 'ROMEO:' --device cuda   (a GPU build; see docs/cuda.md)",
       "gpt-generate"};
   gpt::init_tool(app);
   std::string ckpt;
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   gpt::SamplingFlags sf;
   int num_samples = 1;
   bool json_out = false, stream = false, kv_cache = true, score_mode = false;
+  std::string device = "cpu";
   app.add_option("--ckpt", ckpt, "checkpoint directory (model.safetensors, config.json, tokenizer.json)")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
                "reuse cached keys/values (default); --no-kv-cache recomputes the whole context each step");
   app.add_flag("--score", score_mode,
                "instead of generating, print the per-token negative log-likelihood, mean loss and perplexity of the prompt text");
+  app.add_option("--device", device, "cpu or cuda: where the forward passes run")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--json", json_out, "print results as JSON on stdout");
   return gpt::run_tool(app, argc, argv, [&] {
     gpt::validate(sf);
@@ -62,10 +67,13 @@ int main(int argc, char** argv) {
     const uint64_t seed = sf.seed;
     const gpt::SamplingParams& sp = sf.sampling;
     auto decode = [&](const std::vector<int32_t>& s) { return tok ? tok->decode(s) : std::string(); };
+    // The weights alone on the GPU (no gradients or optimizer state).
+    std::unique_ptr<gpt::CudaGPT> gpu;
+    if (device == "cuda") gpu = std::make_unique<gpt::CudaGPT>(*model, /*training=*/false);
 
     if (score_mode) {
       double t0 = gpt::now_s();
-      gpt::ScoreResult r = gpt::score(*model, ids);
+      gpt::ScoreResult r = gpt::score(*model, ids, gpu.get());
       double ms = 1e3 * (gpt::now_s() - t0);
       if (json_out) {
         gpt::json out = {{"tokens", ids.size()}, {"scored_tokens", r.nll.size()}, {"nll", r.nll},
@@ -86,6 +94,7 @@ int main(int argc, char** argv) {
     opt.max_new = max_new;
     opt.sampling = sp;
     opt.kv_cache = kv_cache;
+    opt.gpu = gpu.get();
     FILE* sout = json_out ? stderr : stdout;
     if (stream) {
       std::fputs(tok ? decode(ids).c_str() : "", sout);
@@ -110,7 +119,7 @@ int main(int argc, char** argv) {
                        {"decode_tokens_per_s", tps}, {"kv_cache", kv_cache}, {"kv_cache_bytes", st.kv_cache_bytes},
                        {"forwards", st.forwards}, {"rebuilds", st.rebuilds},
                        {"weights_bytes", model->num_params() * sizeof(float)}, {"peak_rss_bytes", peak_rss_bytes()},
-                       {"seed", seed}, {"temperature", sp.temperature}, {"top_k", sp.top_k}, {"top_p", sp.top_p}};
+                       {"device", device}, {"seed", seed}, {"temperature", sp.temperature}, {"top_k", sp.top_k}, {"top_p", sp.top_p}};
       if (tok) {
         out["texts"] = gpt::json::array();
         for (auto& s : seqs) out["texts"].push_back(decode(s));

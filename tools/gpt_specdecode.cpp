@@ -1,6 +1,7 @@
 // gpt-specdecode: speculative decoding with a draft model; exact (rejection) or token-identical
 // to gpt-generate (match), with the statistics that predict its speedup.
 #include <cstdio>
+#include <memory>
 #include <spdlog/spdlog.h>
 
 #include "core/timer.h"
@@ -9,6 +10,7 @@
 #include "infer/prompt.h"
 #include "infer/speculative.h"
 #include "model/checkpoint.h"
+#include "model/gpt_cuda.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   gpt::SamplingFlags sf;
   int gamma = 4;
   bool compare = false, json_out = false;
+  std::string device = "cpu";
   app.add_option("--target", target_dir, "target checkpoint directory")->required()->check(CLI::ExistingDirectory);
   app.add_option("--draft", draft_dir, "draft checkpoint directory (same tokenizer)")->required()->check(CLI::ExistingDirectory);
   gpt::add_prompt_flags(app, pf);
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("--gamma", gamma, "draft tokens per target call")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--method", method, "rejection or match")->capture_default_str()->check(CLI::IsMember({"rejection", "match"}));
   app.add_flag("--compare", compare, "also run plain target generation (KV cache, same flags): speedup and identity");
+  app.add_option("--device", device, "cpu or cuda: where both models run")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--json", json_out, "print text, tokens and statistics as JSON on stdout");
   return gpt::run_tool(app, argc, argv, [&] {
     gpt::validate(sf);
@@ -52,6 +56,13 @@ int main(int argc, char** argv) {
     const std::vector<int32_t> ids = gpt::prompt_ids(pf, tok, V, target_dir);
 
     gpt::SpecOptions opt{sf.max_new, gamma, gpt::parse_spec_method(method), sf.sampling};
+    std::unique_ptr<gpt::CudaGPT> tgpu, dgpu;  // the weights alone, for inference
+    if (device == "cuda") {
+      tgpu = std::make_unique<gpt::CudaGPT>(*target, false);
+      dgpu = std::make_unique<gpt::CudaGPT>(*draft, false);
+    }
+    opt.target_gpu = tgpu.get();
+    opt.draft_gpu = dgpu.get();
     std::vector<int32_t> seq = ids;
     gpt::Rng rng(gpt::splitmix64(sf.seed));  // gpt-generate's stream for sample 0
     const gpt::SpecStats st = gpt::speculative_generate(*target, *draft, seq, opt, rng);
@@ -65,7 +76,8 @@ int main(int argc, char** argv) {
                      {"acceptance", st.acceptance()}, {"alpha_hat", st.alpha_hat()},
                      {"tokens_per_target_call", st.tokens_per_target_call()}, {"c_measured", st.c_measured()},
                      {"predicted_speedup", pred}, {"measured_speedup", nullptr}, {"tokens_per_s", tps},
-                     {"plain_target_steps", st.plain_steps}, {"seconds", st.total_s}};
+                     {"plain_target_steps", st.plain_steps}, {"seconds", st.total_s},
+                     {"device", device}};
     if (tok) out["text"] = tok->decode(seq);
     if (compare) {
       std::vector<std::vector<int32_t>> plain(1, ids);
@@ -73,6 +85,7 @@ int main(int argc, char** argv) {
       gpt::GenerateOptions go;
       go.max_new = sf.max_new;
       go.sampling = sf.sampling;
+      go.gpu = tgpu.get();
       const double t0 = gpt::now_s();
       gpt::generate(*target, plain, go, rngs);
       const double plain_s = gpt::now_s() - t0;

@@ -6,8 +6,8 @@
 
 namespace gpt {
 
-CachedContext::CachedContext(const GPT& model, int batch, int capacity, bool use_cache)
-    : dec_(model, batch, capacity), use_cache_(use_cache), cached_(size_t(batch)) {}
+CachedContext::CachedContext(const GPT& model, int batch, int capacity, bool use_cache, const CudaGPT* gpu)
+    : dec_(model, batch, capacity, gpu), use_cache_(use_cache), cached_(size_t(batch)) {}
 
 const float* CachedContext::logits(const std::vector<std::vector<int32_t>>& seqs, int n_out) {
   const int B = dec_.batch(), bs = dec_.model().config().block_size;

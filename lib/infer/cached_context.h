@@ -13,7 +13,9 @@ namespace gpt {
 class CachedContext {
  public:
   // use_cache = false re-encodes the whole window on every call: the naive path.
-  CachedContext(const GPT& model, int batch, int capacity, bool use_cache = true);
+  // gpu: run on the GPU through this copy of model's weights (null: the CPU).
+  CachedContext(const GPT& model, int batch, int capacity, bool use_cache = true,
+                const CudaGPT* gpu = nullptr);
 
   // Logits [batch, n_out, V] after each of the last n_out tokens of every sequence (all of one
   // length), each conditioned on the last block_size tokens that end with the sequence.

@@ -42,7 +42,7 @@ GenerateStats generate(const GPT& model, std::vector<std::vector<int32_t>>& seqs
   const int V = model.config().vocab_size, bs = model.config().block_size, B = int(seqs.size());
   const int len0 = int(seqs[0].size());
   // The longest window ever encoded: the last token sampled is never fed back.
-  CachedContext ctx(model, B, std::min(bs, len0 + opt.max_new - 1), opt.kv_cache);
+  CachedContext ctx(model, B, std::min(bs, len0 + opt.max_new - 1), opt.kv_cache, opt.gpu);
   if (opt.kv_cache) st.kv_cache_bytes = ctx.cache_bytes();
   std::vector<int32_t> picked;
   std::vector<float> probs;
@@ -76,12 +76,12 @@ void generate_naive(GPT& model, std::vector<std::vector<int32_t>>& seqs, int max
   }
 }
 
-ScoreResult score(const GPT& model, const std::vector<int32_t>& ids) {
+ScoreResult score(const GPT& model, const std::vector<int32_t>& ids, const CudaGPT* gpu) {
   check(ids.size() >= 2, "scoring needs at least two tokens (the first has no context); got {}", ids.size());
   const int V = model.config().vocab_size, bs = model.config().block_size;
   const int n = int(ids.size());
   const int stride = std::max(1, bs / 2);
-  Decoder dec(model, 1, std::min(bs, n - 1));
+  Decoder dec(model, 1, std::min(bs, n - 1), gpu);
   ScoreResult r;
   r.nll.reserve(size_t(n - 1));
   int scored = 0;  // tokens 1..scored have their nll

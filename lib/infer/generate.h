@@ -17,10 +17,13 @@
 
 namespace gpt {
 
+class CudaGPT;
+
 struct GenerateOptions {
   int max_new = 0;
   SamplingParams sampling;
   bool kv_cache = true;
+  const CudaGPT* gpu = nullptr;  // decode on the GPU through this copy of the weights
   // Called every step with the logits [batch, V] the tokens are sampled from (for tests).
   std::function<void(const float*)> on_logits;
   // Called after every step with the token just appended to each sequence.
@@ -54,6 +57,6 @@ struct ScoreResult {
   double mean_loss = 0, perplexity = 0;
   int forwards = 0;
 };
-ScoreResult score(const GPT& model, const std::vector<int32_t>& ids);
+ScoreResult score(const GPT& model, const std::vector<int32_t>& ids, const CudaGPT* gpu = nullptr);
 
 }  // namespace gpt

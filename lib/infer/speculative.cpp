@@ -76,8 +76,8 @@ SpecStats speculative_generate(const GPT& target, const GPT& draft, std::vector<
   const bool greedy = opt.sampling.temperature == 0.0f;
   const int len0 = int(seq.size());
   const int longest = len0 + opt.max_new - 1;  // longest sequence ever fed to a model
-  CachedContext tctx(target, 1, std::min(tc.block_size, longest));
-  CachedContext dctx(draft, 1, std::min(dc.block_size, longest));
+  CachedContext tctx(target, 1, std::min(tc.block_size, longest), true, opt.target_gpu);
+  CachedContext dctx(draft, 1, std::min(dc.block_size, longest), true, opt.draft_gpu);
   std::vector<std::vector<int32_t>> work(1);
   std::vector<std::vector<float>> q(size_t(opt.gamma));
   std::vector<int32_t> drafts;

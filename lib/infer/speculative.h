@@ -26,6 +26,8 @@
 
 namespace gpt {
 
+class CudaGPT;
+
 enum class SpecMethod { Rejection, Match };
 SpecMethod parse_spec_method(const std::string& s);
 
@@ -34,6 +36,9 @@ struct SpecOptions {
   int gamma = 4;
   SpecMethod method = SpecMethod::Rejection;
   SamplingParams sampling;
+  // Run the target and the draft on the GPU through these copies of their weights (null: CPU).
+  const CudaGPT* target_gpu = nullptr;
+  const CudaGPT* draft_gpu = nullptr;
 };
 
 struct SpecStats {

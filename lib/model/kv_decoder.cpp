@@ -1,12 +1,13 @@
 #include "model/kv_decoder.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "core/error.h"
 #include "core/profile.h"
-#include "ops/ops.h"
+#include "model/cpu_ops.h"
+#include "model/cuda_ops.h"
+#include "model/gpt_cuda.h"
 
 namespace gpt {
 namespace {
@@ -18,15 +19,35 @@ void poison(Buffer& b) { std::fill(b.data(), b.data() + b.size(), std::numeric_l
 
 }  // namespace
 
-Decoder::Decoder(const GPT& model, int batch, int capacity) : model_(model), B_(batch), cap_(capacity) {
+#ifdef GPT_HAVE_CUDA
+struct Decoder::Device {
+  cuda::DeviceBuffer cache, scratch, tokens;
+};
+#else
+struct Decoder::Device {};
+#endif
+
+Decoder::Decoder(const GPT& model, int batch, int capacity, const CudaGPT* gpu)
+    : model_(model), gpu_(gpu), B_(batch), cap_(capacity) {
   const GPTConfig& c = model.config();
   check(batch >= 1, "decoder batch must be at least 1 (got {})", batch);
   check(capacity >= 1 && capacity <= c.block_size,
         "KV cache capacity must be in [1, block_size = {}] (got {})", c.block_size, capacity);
-  layer_floats_ = size_t(batch) * size_t(c.n_head) * size_t(capacity) * size_t(c.n_embd / c.n_head);
-  cache_.resize(2 * layer_floats_ * size_t(c.n_layer));
-  poison(cache_);
+  layer_floats_ = int64_t(batch) * c.n_head * capacity * (c.n_embd / c.n_head);
+  cache_floats_ = size_t(2 * layer_floats_ * c.n_layer);
+  if (gpu_) {
+#ifdef GPT_HAVE_CUDA
+    dev_ = std::make_unique<Device>();
+    dev_->cache.resize(cache_floats_);
+    cuda::fill_nan(dev_->cache.data(), cache_floats_);
+#endif
+  } else {
+    cache_.resize(cache_floats_);
+    poison(cache_);
+  }
 }
+
+Decoder::~Decoder() = default;
 
 void Decoder::truncate(int len) {
   check(len >= 0 && len <= len_, "cannot truncate a KV cache of length {} to {}", len_, len);
@@ -38,19 +59,30 @@ void Decoder::ensure_scratch(int n, int n_logits) {
   n = std::max(n, scratch_n_);
   n_logits = std::max(n_logits, scratch_logits_);
   const GPTConfig& c = model_.config();
-  const int64_t N = int64_t(B_) * n, C = c.n_embd, V = c.vocab_size;
-  const int64_t rows = int64_t(B_) * n_logits;
-  const int64_t total = N * C * 4 /*x, h, atty, tmp*/ + N * 3 * C + N * 4 * C + 2 * N + rows * C +
-                        rows * V + ops::attention_kv_scratch_floats(n, cap_);
-  scratch_ = Buffer();
-  scratch_.resize(size_t(total));
-  poison(scratch_);
-  float* p = scratch_.data();
-  auto take = [&](int64_t k) { float* r = p; p += k; return r; };
-  x_ = take(N * C); h_ = take(N * C); atty_ = take(N * C); tmp_ = take(N * C);
-  qkv_ = take(3 * N * C); fch_ = take(4 * N * C); mean_ = take(N); rstd_ = take(N);
-  last_ = take(rows * C); logits_ = take(rows * V);
-  att_ = p;
+  const int64_t att = gpu_ ?
+#ifdef GPT_HAVE_CUDA
+      cuda::attention_kv_workspace_floats(B_, n, c.n_head, cap_)
+#else
+      0
+#endif
+      : ops::attention_kv_scratch_floats(n, cap_);
+  scratch_floats_ = size_t(layout_decode(c, B_, n, n_logits, att, nullptr, nullptr));
+  float* base = nullptr;
+  if (gpu_) {
+#ifdef GPT_HAVE_CUDA
+    dev_->scratch = cuda::DeviceBuffer();
+    dev_->scratch.resize(scratch_floats_);
+    cuda::fill_nan(dev_->scratch.data(), scratch_floats_);
+    dev_->tokens.resize(size_t(B_) * size_t(n));
+    base = dev_->scratch.data();
+#endif
+  } else {
+    scratch_ = Buffer();
+    scratch_.resize(scratch_floats_);
+    poison(scratch_);
+    base = scratch_.data();
+  }
+  layout_decode(c, B_, n, n_logits, att, base, &s_);
   scratch_n_ = n;
   scratch_logits_ = n_logits;
 }
@@ -58,7 +90,7 @@ void Decoder::ensure_scratch(int n, int n_logits) {
 const float* Decoder::append(const int32_t* tokens, int n, int n_logits) {
   GPT_PROF("decoder_append");
   const GPTConfig& cfg = model_.config();
-  const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head;
+  const int V = cfg.vocab_size;
   check(n >= 1, "append needs at least one token (got {})", n);
   check(n_logits >= 1 && n_logits <= n, "append: n_logits must be in [1, {}] (got {})", n, n_logits);
   check(len_ + n <= cap_,
@@ -68,51 +100,23 @@ const float* Decoder::append(const int32_t* tokens, int n, int n_logits) {
   for (int64_t i = 0; i < N; ++i)
     check(tokens[i] >= 0 && tokens[i] < V, "token id {} is outside the model's vocabulary [0, {})", tokens[i], V);
   ensure_scratch(n, n_logits);
-  const ParamPtrs& w = model_.weights();
-  const float eps = cfg.layer_norm_epsilon;
-
-  ops::embedding_forward(x_, tokens, w.wte, w.wpe, B_, n, C, len_);
-  for (int l = 0; l < cfg.n_layer; ++l) {
-    const LayerPtrs& lw = w.h[size_t(l)];
-    const float* in = x_;
-    if (cfg.layernorm) {
-      ops::layernorm_forward(h_, mean_, rstd_, x_, lw.ln1w, lw.ln1b, N, C, eps);
-      in = h_;
-    }
-    ops::linear_forward(qkv_, in, lw.qkvw, lw.qkvb, N, C, 3 * C);
-    ops::attention_kv_forward(atty_, k_cache(l), v_cache(l), qkv_, B_, n, C, NH, cap_, len_, att_);
-    ops::linear_forward(tmp_, atty_, lw.attprojw, lw.attprojb, N, C, C);
-    ops::add(x_, x_, tmp_, N * C);
-    if (cfg.mlp) {
-      in = x_;
-      if (cfg.layernorm) {
-        ops::layernorm_forward(h_, mean_, rstd_, x_, lw.ln2w, lw.ln2b, N, C, eps);
-        in = h_;
-      }
-      ops::linear_forward(fch_, in, lw.fcw, lw.fcb, N, C, 4 * C);
-      ops::activation_forward(fch_, fch_, 4 * N * C, cfg.activation);
-      ops::linear_forward(tmp_, fch_, lw.fcprojw, lw.fcprojb, N, 4 * C, C);
-      ops::add(x_, x_, tmp_, N * C);
-    }
-  }
+  const int len = len_;
   len_ += n;
-  // Only the rows whose logits are wanted go through the final norm and the LM head, which
-  // for a large vocabulary is the biggest matmul of a decode step.
-  const int64_t rows = int64_t(B_) * n_logits;
-  const float* xs = x_;
-  if (n_logits < n) {
-    for (int b = 0; b < B_; ++b)
-      std::memcpy(last_ + int64_t(b) * n_logits * C, x_ + (int64_t(b) * n + n - n_logits) * C,
-                  size_t(n_logits) * size_t(C) * sizeof(float));
-    xs = last_;
+  if (!gpu_) {
+    decode_graph<CpuOps>(cfg, model_.weights(), s_, cache_.data(), layer_floats_, tokens, B_, n, n_logits, len, cap_);
+    return s_.logits;
   }
-  if (cfg.layernorm) {
-    ops::layernorm_forward(h_, mean_, rstd_, xs, w.lnfw, w.lnfb, rows, C, eps);
-    xs = h_;
-  }
-  const float* head = cfg.tie_embeddings ? w.wte : w.lm_head;
-  ops::linear_forward(logits_, xs, head, nullptr, rows, C, V, /*w_out_in=*/true);
-  return logits_;
+#ifdef GPT_HAVE_CUDA
+  int32_t* dtok = reinterpret_cast<int32_t*>(dev_->tokens.data());
+  cuda::to_device(dtok, tokens, size_t(N) * sizeof(int32_t));
+  decode_graph<CudaOps>(cfg, gpu_->device_weights(), s_, dev_->cache.data(), layer_floats_, dtok, B_, n,
+                        n_logits, len, cap_);
+  host_logits_.resize(size_t(B_) * size_t(n_logits) * size_t(V));
+  cuda::to_host(host_logits_.data(), s_.logits, host_logits_.size() * sizeof(float));
+  return host_logits_.data();
+#else
+  fail("this gptkit was built without CUDA");
+#endif
 }
 
 }  // namespace gpt

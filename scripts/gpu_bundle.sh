@@ -10,16 +10,19 @@ build=$here/build-gpu-bundle
 # x86-64-v3 (AVX2/FMA) rather than -march=native: the GPU host's CPU may differ from ours.
 cmake -S "$here" -B "$build" -G Ninja -DGPT_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DGPT_NATIVE=OFF \
   -DCMAKE_CXX_FLAGS="-march=x86-64-v3" >&2
-cmake --build "$build" -j "$(nproc)" --target gptkit_tests gpt-conv-bench >&2
+cmake --build "$build" -j "$(nproc)" --target gptkit_tests gpt-conv-bench bench-train-step bench-generate gpt-train gpt-prepare gpt-generate gpt-specdecode >&2
 stage=$(mktemp -d)
 mkdir -p "$stage/bin" "$stage/lib"
-for b in gptkit_tests gpt-conv-bench; do
+for b in gptkit_tests gpt-conv-bench bench-train-step bench-generate gpt-train gpt-prepare gpt-generate gpt-specdecode; do
   cp "$build/$b" "$stage/bin/" && strip "$stage/bin/$b"
 done
-# Carry every shared library except glibc's, the loader and the GPU driver's own.
-ldd "$build/gptkit_tests" "$build/gpt-conv-bench" | awk '/=> \//{print $3}' | sort -u | while read -r so; do
+# Carry every shared library except glibc's, the loader, the GPU driver's own, and the CUDA
+# runtime and cuBLAS (hundreds of MB; the GPU host's CUDA toolkit has them, and
+# scripts/gpu_check.sh puts its library directories on the loader path).
+ldd "$build/gptkit_tests" "$build/gpt-conv-bench" "$build/bench-train-step" "$build/gpt-train" | awk '/=> \//{print $3}' | sort -u | while read -r so; do
   case "$(basename "$so")" in
     libc.so*|libm.so*|libmvec.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcuda.so*|libstdc++.so*|libgcc_s.so*) ;;
+    libcublas*|libcudart*) ;;
     *) cp -L "$so" "$stage/lib/" ;;
   esac
 done

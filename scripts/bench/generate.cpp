@@ -3,6 +3,7 @@
 //   bench-generate --ckpt runs/shakespeare_char_cpu/ckpt --prompt 128 --new 256 --batch 1
 //   bench-generate --gpt2-124m --batch 32          (random GPT-2-124M-shaped weights)
 //   bench-generate --gpt2-124m --save DIR          (write that model as a checkpoint, then exit)
+//   bench-generate --gpt2-124m --device cuda --batch 1,32   (on the GPU; roofline: D2D copy)
 //
 // Cached runs are the real gpt::generate. An uncached run recomputes the whole window every
 // step, so its step time grows with the context; with --uncached-samples K > 0 it times K
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -22,6 +24,10 @@
 #include "model/kv_decoder.h"
 #include "infer/generate.h"
 #include "model/checkpoint.h"
+#include "model/gpt_cuda.h"
+#ifdef GPT_HAVE_CUDA
+#include "../../kernels/ops_cuda.h"
+#endif
 
 namespace {
 
@@ -53,6 +59,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batches, "batch sizes")->delimiter(',');
   app.add_flag("--skip-cached", skip_cached, "only the uncached path");
   app.add_flag("--skip-uncached", skip_uncached, "only the cached path");
+  std::string device = "cpu";
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   std::vector<int> append_sizes;
   app.add_option("--append-cost", append_sizes,
                  "instead: ms per cached append of n tokens (batch 1, after a 32-token prefix), e.g. 1,5")
@@ -75,9 +83,11 @@ int main(int argc, char** argv) {
       name = ckpt;
     }
     const auto& cfg = model->config();
+    std::unique_ptr<gpt::CudaGPT> gpu;
+    if (device == "cuda") gpu = std::make_unique<gpt::CudaGPT>(*model, false);
     if (!append_sizes.empty()) {
       // What speculative verification costs against a decode step: one append of n tokens.
-      gpt::Decoder dec(*model, 1, cfg.block_size);
+      gpt::Decoder dec(*model, 1, cfg.block_size, gpu.get());
       gpt::Rng r(3);
       std::vector<int32_t> toks(static_cast<size_t>(cfg.block_size));
       for (auto& t : toks) t = int32_t(r.below(uint64_t(cfg.vocab_size)));
@@ -98,7 +108,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     const int threads = omp_get_max_threads();
-    const double copy_gbps = gpt::measure_copy_gbps();
+    double copy_gbps = 0;
+#ifdef GPT_HAVE_CUDA
+    if (gpu) copy_gbps = gpt::cuda::measure_copy_gbps();
+#endif
+    if (!gpu) copy_gbps = gpt::measure_copy_gbps();
     gpt::Rng rng(7);
     std::vector<int32_t> p(static_cast<size_t>(prompt));
     for (auto& t : p) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
@@ -113,6 +127,7 @@ int main(int argc, char** argv) {
         opt.sampling.temperature = 0.8f;
         opt.sampling.top_k = 200;
         opt.kv_cache = cached;
+        opt.gpu = gpu.get();
         double decode_s = 0;
         int rebuilds = 0;
         size_t kv_bytes = 0;
@@ -126,7 +141,7 @@ int main(int argc, char** argv) {
           // Uncached step s >= 1 encodes the last min(prompt + s, block_size) tokens.
           method = "sampled " + std::to_string(uncached_samples) + " steps, trapezoid";
           const int bs = cfg.block_size;
-          gpt::Decoder dec(*model, B, std::min(bs, prompt + max_new - 1));
+          gpt::Decoder dec(*model, B, std::min(bs, prompt + max_new - 1), gpu.get());
           std::vector<int> steps;
           for (int k = 0; k < uncached_samples; ++k)
             steps.push_back(1 + int((int64_t(max_new - 2) * k) / std::max(1, uncached_samples - 1)));
@@ -164,7 +179,7 @@ int main(int argc, char** argv) {
                             {"rebuilds", rebuilds}, {"kv_cache_bytes", kv_bytes},
                             {"bytes_per_step", bytes}, {"copy_gbps", copy_gbps},
                             {"roofline_tokens_per_s", roofline_tps}, {"roofline_frac", tps / roofline_tps},
-                            {"threads", threads}};
+                            {"threads", threads}, {"device", device}};
         std::printf("%s\n", j.dump().c_str());
         std::fflush(stdout);
       }

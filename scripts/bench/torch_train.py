@@ -9,6 +9,10 @@ Writes CSV rows step,elapsed_s,train_loss,val_loss for scripts/plot_metrics.py.
 
     /usr/bin/python3 scripts/bench/torch_train.py --config configs/shakespeare_char_cpu.json \
         --data data/shakespeare_char --threads 1 --out torch_run.csv
+
+On a GPU: --device cuda [--tf32]. Batches are cut on the CPU and copied over pinned memory, as
+nanoGPT's get_batch does; the model runs in fp32 (TF32 matmuls with --tf32), without
+torch.compile, the same precision as gptkit's CUDA engine.
 """
 import argparse
 import csv
@@ -42,7 +46,13 @@ def main():
     ap.add_argument("--seed", type=int, help="overrides train.seed")
     ap.add_argument("--eval-iters", type=int, help="batches per split at each eval (overrides train.eval_iters)")
     ap.add_argument("--out", default="torch_run.csv")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", action="store_true", help="cuda: TF32 tensor cores for fp32 matmuls")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
     torch.set_num_threads(a.threads)
     cfg = json.load(open(a.config))
     m, t = cfg["model"], cfg["train"]
@@ -55,7 +65,7 @@ def main():
                    bias=m.get("bias", True), dropout=m.get("dropout", 0.0),
                    activation=m.get("activation", "gelu_tanh"), tie_embeddings=m.get("tie_embeddings", True))
     torch.manual_seed(a.seed if a.seed is not None else t.get("seed", 1337))
-    model = GPT(mc)
+    model = GPT(mc).to(dev)
     opt = make_optimizer(model, lr=t["lr"], beta1=t.get("beta1", 0.9), beta2=t.get("beta2", 0.99),
                          eps=t.get("eps", 1e-8), weight_decay=t.get("weight_decay", 0.1))
     B, T = t["batch_size"], mc.block_size
@@ -74,7 +84,11 @@ def main():
 
     def batch(data):
         ix = torch.randint(len(data) - T, (B,))
-        return torch.stack([data[i:i + T] for i in ix]), torch.stack([data[i + 1:i + 1 + T] for i in ix])
+        x = torch.stack([data[i:i + T] for i in ix])
+        y = torch.stack([data[i + 1:i + 1 + T] for i in ix])
+        if dev.type == "cuda":
+            return x.pin_memory().to(dev, non_blocking=True), y.pin_memory().to(dev, non_blocking=True)
+        return x, y
 
     @torch.no_grad()
     def estimate():
@@ -104,7 +118,8 @@ def main():
         if t.get("grad_clip", 1.0) > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.get("grad_clip", 1.0))
         opt.step()
-    print(json.dumps({"impl": "pytorch", "threads": a.threads, "elapsed_s": time.perf_counter() - t0, "csv": a.out}))
+    print(json.dumps({"impl": "pytorch", "threads": a.threads, "device": a.device, "tf32": a.tf32,
+                      "elapsed_s": time.perf_counter() - t0, "csv": a.out}))
 
 
 if __name__ == "__main__":

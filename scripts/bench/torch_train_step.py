@@ -15,6 +15,8 @@ GEMM mode: median GFLOP/s of torch.mm on float32 [size x size] matrices.
 
     /usr/bin/python3 scripts/bench/torch_train_step.py --mode sgemm --size 1024 --threads 2
 
+On a GPU: --device cuda [--tf32] (same model and step, timed after torch.cuda.synchronize()).
+
 Prints exactly one JSON line on stdout; anything else goes to stderr.
 """
 
@@ -39,13 +41,15 @@ def bench_train(a) -> dict:
                     activation=a.activation, layernorm=True, mlp=True,
                     tie_embeddings=not a.untied, layer_norm_epsilon=1e-5)
     torch.manual_seed(a.seed)
-    model = GPT(cfg, attn_impl=a.attn)
+    dev = torch.device(a.device)
+    model = GPT(cfg, attn_impl=a.attn).to(dev)
     model.train()
     opt = make_optimizer(model, lr=6e-4, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1)
     B, T = a.batch, a.block_size
     n = a.warmup + a.steps
-    xs = torch.randint(0, a.vocab, (n, B, T))
-    ys = torch.randint(0, a.vocab, (n, B, T))
+    xs = torch.randint(0, a.vocab, (n, B, T)).to(dev)
+    ys = torch.randint(0, a.vocab, (n, B, T)).to(dev)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     times, cpus, losses = [], [], []
     for i in range(n):
@@ -56,6 +60,7 @@ def bench_train(a) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        sync()
         lv = loss.item()
         t1 = time.perf_counter()
         c1 = time.process_time()
@@ -69,6 +74,8 @@ def bench_train(a) -> dict:
     return {
         "impl": "pytorch",
         "mode": "train_step",
+        "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
+        "tf32": bool(a.tf32),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "n_layer": a.n_layer,
@@ -146,7 +153,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--size", type=int, default=1024, help="sgemm matrix size")
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", action="store_true", help="cuda: TF32 tensor cores for fp32 matmuls")
     a = ap.parse_args()
+    if a.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
     if a.threads < 1 or a.steps < 1 or a.warmup < 0:
         ap.error("--threads and --steps must be >= 1, --warmup >= 0")
 

@@ -46,8 +46,8 @@ double copy_ms(size_t bytes, int iters);
 
 #if defined(__CUDACC__) || defined(GPT_CONV1D_EMULATE)
 // ---- device-side pieces shared by kernels/conv1d_*.cu --------------------------------------
-// GPT_CONV1D_EMULATE: a host-only build of the kernels (threads as std::threads) used to
-// debug indexing without a GPU; it supplies its own launch and runtime shims.
+// GPT_CONV1D_EMULATE: a host-only build of the kernels (each CUDA thread a fiber) used to
+// check indexing without a GPU; tests/emu/conv1d_emu.h supplies the launch and runtime shims.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #ifndef GPT_CONV1D_EMULATE
@@ -95,6 +95,9 @@ __device__ __forceinline__ void load_vec(const T* p, float* out) {
     T e[N];
     __device__ U() {}
   } u;
+#ifdef GPT_CONV1D_EMULATE
+  ::gpt_emu::check_align(p, sizeof(u.v));
+#endif
   u.v = *reinterpret_cast<const decltype(u.v)*>(p);
 #pragma unroll
   for (int i = 0; i < N; ++i) out[i] = St<T>::to(u.e[i]);
@@ -110,6 +113,9 @@ __device__ __forceinline__ void store_vec(T* p, const float* in) {
   } u;
 #pragma unroll
   for (int i = 0; i < N; ++i) u.e[i] = St<T>::from(in[i]);
+#ifdef GPT_CONV1D_EMULATE
+  ::gpt_emu::check_align(p, sizeof(u.v));
+#endif
   *reinterpret_cast<decltype(u.v)*>(p) = u.v;
 }
 
@@ -160,6 +166,21 @@ void vec_forward(const Desc& d, void* y, const void* x, const float* w, const fl
 int64_t vec_partials(const Desc& d);
 void vec_backward(const Desc& d, void* dx, float* dw, float* db, const void* dy, const void* x,
                   const float* w, const float* b, float* part, cudaStream_t st);
+// Version-2 cuda-vec kernels (same tap buckets as vec_bucket). conv1d_blc2.cu: BLC forward and
+// backward for every dtype (4 channels forward / 2 backward per thread, rows in groups whose
+// loads are issued together); blc2_seg is the rows per warp the launch picks. conv1d_bcl2.cu: BCL backward for fp16/bf16 (a warp per row, halos by shuffles).
+// The dispatcher falls back to the version-1 kernels with GPT_CONV1D_BLC_V1=1 and
+// GPT_CONV1D_BCL_BWD_V1=1.
+int blc2_seg(const Desc& d, Pass pass);
+std::string blc2_name(const Desc& d, Pass pass);  // the bench's "kernel" column
+int64_t blc2_partials(const Desc& d);
+void blc2_forward(const Desc& d, void* y, const void* x, const float* w, const float* b,
+                  cudaStream_t st);
+void blc2_backward(const Desc& d, void* dx, float* dw, float* db, const void* dy, const void* x,
+                   const float* w, const float* b, float* part, cudaStream_t st);
+int64_t bcl2_partials(const Desc& d);
+void bcl2_backward(const Desc& d, void* dx, float* dw, float* db, const void* dy, const void* x,
+                   const float* w, const float* b, float* part, cudaStream_t st);
 
 }  // namespace gpt::conv1d::cuda
 #endif  // __CUDACC__ || GPT_CONV1D_EMULATE

@@ -1,6 +1,7 @@
 // CUDA side of ops/conv1d.h: device discovery, dispatch to the kernel families, the dw/dbias
 // partial reduction, and the timing helpers the harness uses.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 
 namespace gpt::conv1d::cuda {
 
+#ifndef GPT_CONV1D_EMULATE  // the emulator (tests/emu/conv1d_emu.cpp) has its own
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess)
     raise_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(e));
@@ -49,6 +51,7 @@ std::string device_summary() {
                 double(p.totalGlobalMem) / (1 << 30), drv, rt);
   return buf;
 }
+#endif
 
 // ---- partial reduction ------------------------------------------------------------------------
 
@@ -86,7 +89,30 @@ void zero_grads(const Shape& s, float* dw, float* dbias, cudaStream_t st) {
 
 static cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
-static bool use_vec(const Desc& d, Impl impl) { return impl == Impl::CudaVec && vec_bucket(d) != 0; }
+// cuda-vec picks one kernel family per (desc, pass). Version-2 kernels are the default where they
+// exist; GPT_CONV1D_BLC_V1=1 and GPT_CONV1D_BCL_BWD_V1=1 (read once per process) bring back the
+// version-1 kernels they replaced, so a regression can be measured and reverted.
+enum class VecKind { Tiled, V1, Blc2, Bcl2Bwd };
+
+static bool env_on(const char* var) {
+  const char* e = std::getenv(var);
+  return e && *e && std::string(e) != "0";
+}
+static bool blc_v1() {
+  static const bool v = env_on("GPT_CONV1D_BLC_V1");
+  return v;
+}
+static bool bcl_bwd_v1() {
+  static const bool v = env_on("GPT_CONV1D_BCL_BWD_V1");
+  return v;
+}
+
+static VecKind vec_kind(const Desc& d, Impl impl, Pass pass) {
+  if (impl != Impl::CudaVec || vec_bucket(d) == 0) return VecKind::Tiled;
+  if (d.layout == Layout::BLC) return blc_v1() ? VecKind::V1 : VecKind::Blc2;
+  if (pass == Pass::Backward && d.dtype != DType::F32 && !bcl_bwd_v1()) return VecKind::Bcl2Bwd;
+  return VecKind::V1;
+}
 
 std::string kernel_name(const Desc& d, Impl impl, Pass pass) {
   switch (impl) {
@@ -97,14 +123,24 @@ std::string kernel_name(const Desc& d, Impl impl, Pass pass) {
       return d.layout == Layout::BCL ? "cuda-tiled: smem tile of 1024 positions + halo"
                                      : "cuda-tiled: smem tile of 32 rows x 32 channels + halo";
     case Impl::CudaVec: {
-      int kb = vec_bucket(d);
+      const int kb = vec_bucket(d);
       if (kb == 0)
         return "cuda-tiled (cuda-vec has no K=" + std::to_string(d.K) + " " + name(d.padding) +
                " fast path)";
-      std::string k = "taps<=" + std::to_string(kb);
-      return d.layout == Layout::BCL
-                 ? "cuda-vec: 16B loads, register window, smem halo, " + k
-                 : "cuda-vec: coalesced BLC, register sliding window along L, " + k;
+      const std::string k = "taps<=" + std::to_string(kb);
+      switch (vec_kind(d, impl, pass)) {
+        case VecKind::Blc2:
+          return blc2_name(d, pass);
+        case VecKind::Bcl2Bwd:
+          return "cuda-vec: BCL bwd v2, warp per row, 16B loads, shuffle halos, " + k;
+        default:
+          break;
+      }
+      if (d.layout == Layout::BLC)
+        return "cuda-vec: coalesced BLC, register sliding window along L, " + k +
+               " [v1: GPT_CONV1D_BLC_V1]";
+      return "cuda-vec: 16B loads, register window, smem halo, " + k +
+             (pass == Pass::Backward && d.dtype != DType::F32 ? " [v1: GPT_CONV1D_BCL_BWD_V1]" : "");
     }
     default: return "?";
   }
@@ -117,16 +153,28 @@ void forward(const Desc& d, Impl impl, void* y, const void* x, const float* w, c
     case Impl::CudaNaive: return naive_forward(d, y, x, w, bias, st);
     case Impl::CudaTiled: return tiled_forward(d, y, x, w, bias, st);
     case Impl::CudaVec:
-      if (use_vec(d, impl)) return vec_forward(d, y, x, w, bias, st);
-      return tiled_forward(d, y, x, w, bias, st);
+      switch (vec_kind(d, impl, Pass::Forward)) {
+        case VecKind::Blc2: return blc2_forward(d, y, x, w, bias, st);
+        case VecKind::V1: return vec_forward(d, y, x, w, bias, st);
+        default: return tiled_forward(d, y, x, w, bias, st);
+      }
     default: raise_error("conv1d: not a CUDA implementation");
+  }
+}
+
+// Partial rows of the deterministic dw/dbias workspace for the kernel that runs d.
+static int64_t partials(const Desc& d, Impl impl) {
+  switch (vec_kind(d, impl, Pass::Backward)) {
+    case VecKind::Blc2: return blc2_partials(d);
+    case VecKind::Bcl2Bwd: return bcl2_partials(d);
+    case VecKind::V1: return vec_partials(d);
+    default: return tiled_partials(d);
   }
 }
 
 size_t backward_workspace_bytes(const Desc& d, Impl impl, const BackwardOptions& opt) {
   if (impl == Impl::CudaNaive || !opt.deterministic) return 0;
-  int64_t P = use_vec(d, impl) ? vec_partials(d) : tiled_partials(d);
-  return size_t(P) * size_t(d.C) * size_t(d.K + 1) * sizeof(float);
+  return size_t(partials(d, impl)) * size_t(d.C) * size_t(d.K + 1) * sizeof(float);
 }
 
 void backward(const Desc& d, Impl impl, void* dx, float* dw, float* dbias, const void* dy,
@@ -139,14 +187,16 @@ void backward(const Desc& d, Impl impl, void* dx, float* dw, float* dbias, const
   // Otherwise blocks add their partials straight into zeroed dw/dbias with fp32 atomics.
   float* part = opt.deterministic ? static_cast<float*>(workspace) : nullptr;
   if (!part) zero_grads(s, dw, dbias, st);
-  const bool vec = use_vec(d, impl);
-  if (vec)
-    vec_backward(d, dx, dw, dbias, dy, x, w, bias, part, st);
-  else
-    tiled_backward(d, dx, dw, dbias, dy, x, w, bias, part, st);
-  if (part) reduce_partials(part, vec ? vec_partials(d) : tiled_partials(d), s, dw, dbias, st);
+  switch (vec_kind(d, impl, Pass::Backward)) {
+    case VecKind::Blc2: blc2_backward(d, dx, dw, dbias, dy, x, w, bias, part, st); break;
+    case VecKind::Bcl2Bwd: bcl2_backward(d, dx, dw, dbias, dy, x, w, bias, part, st); break;
+    case VecKind::V1: vec_backward(d, dx, dw, dbias, dy, x, w, bias, part, st); break;
+    default: tiled_backward(d, dx, dw, dbias, dy, x, w, bias, part, st); break;
+  }
+  if (part) reduce_partials(part, partials(d, impl), s, dw, dbias, st);
 }
 
+#ifndef GPT_CONV1D_EMULATE
 // ---- harness helpers --------------------------------------------------------------------------
 
 void* alloc(size_t bytes) {
@@ -220,5 +270,6 @@ double copy_ms(size_t bytes, int iters) {
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
+#endif  // GPT_CONV1D_EMULATE
 
 }  // namespace gpt::conv1d::cuda

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <iterator>
@@ -387,8 +388,14 @@ void check_cuda_all(const Desc& d, bool deterministic) {
   opt.bwd.deterministic = deterministic;
   CAPTURE(describe(d));
   CAPTURE(deterministic);
+  std::vector<Impl> impls = {Impl::CudaNaive, Impl::CudaTiled, Impl::CudaVec};
+#ifdef GPT_CONV1D_EMULATED_GPU
+  // The host emulation (tests/emu) runs the naive kernels' K^2 work per element far too slowly
+  // on the big vector-path shapes; they are checked on the small ones.
+  if (double(numel(d)) * d.K * d.K > 4e6) impls.erase(impls.begin());
+#endif
   for (Pass pass : {Pass::Forward, Pass::Backward}) {
-    auto res = bench(d, pass, {Impl::CudaNaive, Impl::CudaTiled, Impl::CudaVec}, opt);
+    auto res = bench(d, pass, impls, opt);
     for (auto& r : res) {
       CAPTURE(name(pass));
       CAPTURE(r.kernel);
@@ -423,49 +430,188 @@ TEST_CASE("conv1d: CUDA kernels match the CPU reference") {
       }
 }
 
+namespace {
+// cuda-vec alone (both passes), for the shapes below.
+void check_cuda_vec(const Desc& d, bool deterministic) {
+  BenchOptions opt;
+  opt.warmup = 0;
+  opt.iters = 1;
+  opt.bwd.deterministic = deterministic;
+  CAPTURE(describe(d));
+  CAPTURE(deterministic);
+  for (Pass pass : {Pass::Forward, Pass::Backward}) {
+    auto res = bench(d, pass, {Impl::CudaVec}, opt);
+    for (auto& r : res) {
+      CAPTURE(name(pass));
+      CAPTURE(r.kernel);
+      REQUIRE(r.ran);
+      for (auto& e : r.errors) {
+        CAPTURE(e.tensor);
+        CAPTURE(e.bad);
+        CHECK(e.max_rel <= e.tol);
+      }
+      CHECK(r.ok);
+    }
+  }
+}
+
+bool env_set(const char* var) {
+  const char* e = std::getenv(var);
+  return e && *e && std::string(e) != "0";
+}
+}  // namespace
+
+// The version-2 cuda-vec kernels (BLC: V channels x R-row groups per thread, `seg` rows per
+// warp; BCL backward for 16-bit storage: a warp per row in chunks of 256) where their indexing
+// changes: C around the 2- and 4-channel vectors (and so the vector and element-wise paths),
+// L around the row groups, the rows per warp and the BCL chunks, every tap bucket, both
+// paddings. With GPT_CONV1D_BLC_V1 / GPT_CONV1D_BCL_BWD_V1 set the same shapes check the
+// version-1 kernels instead.
+TEST_CASE("conv1d: CUDA cuda-vec kernels on channel, row-group and chunk edges") {
+  if (!gpu_or_skip()) return;
+  {
+    Desc d;
+    d.C = 64; d.L = 64; d.K = 4; d.layout = Layout::BLC; d.dtype = DType::BF16;
+    const bool v2 = kernel_name(d, Impl::CudaVec, Pass::Forward).find("BLC v2") != std::string::npos;
+    CHECK(v2 == !env_set("GPT_CONV1D_BLC_V1"));
+    d.layout = Layout::BCL;
+    const bool b2 = kernel_name(d, Impl::CudaVec, Pass::Backward).find("BCL bwd v2") != std::string::npos;
+    CHECK(b2 == !env_set("GPT_CONV1D_BCL_BWD_V1"));
+    d.dtype = DType::F32;  // fp32 BCL backward stays on version 1
+    CHECK(kernel_name(d, Impl::CudaVec, Pass::Backward).find("v2") == std::string::npos);
+  }
+  static const int64_t chans[] = {1, 2, 3, 4, 5, 6, 8, 12, 126, 128, 130, 132, 260, 516};
+  static const int64_t rows[] = {1, 2, 3, 5, 8, 15, 16, 17, 31, 63, 64, 65, 129, 255, 257, 700};
+  static const int widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  Rng rng(77);
+  for (int i = 0; i < 160; ++i) {
+    Desc d;
+    d.layout = Layout::BLC;
+    d.B = 1 + int64_t(rng.below(3));
+    d.C = chans[rng.below(std::size(chans))];
+    d.L = rows[rng.below(std::size(rows))];
+    d.K = widths[rng.below(std::size(widths))];
+    d.padding = d.K % 2 && rng.below(2) ? Padding::Same : Padding::Causal;
+    d.dtype = DType(rng.below(3));
+    d.bias = rng.below(2);
+    d.silu = rng.below(2);
+    check_cuda_vec(d, i % 2 == 0);
+  }
+  static const int64_t lens[] = {1, 7, 8, 9, 248, 255, 256, 257, 264, 504, 512, 520, 777, 1024, 1288};
+  for (int i = 0; i < 90; ++i) {
+    Desc d;
+    d.layout = Layout::BCL;
+    d.B = 1 + int64_t(rng.below(3));
+    d.C = 1 + int64_t(rng.below(9));  // rows = B*C: whole and partial 4-warp blocks
+    d.L = lens[rng.below(std::size(lens))];
+    d.K = widths[rng.below(std::size(widths))];
+    d.padding = d.K % 2 && rng.below(2) ? Padding::Same : Padding::Causal;
+    d.dtype = i % 5 == 0 ? DType::F32 : (i % 2 ? DType::BF16 : DType::F16);
+    d.bias = rng.below(2);
+    d.silu = rng.below(2);
+    check_cuda_vec(d, i % 2 == 1);
+  }
+}
+
 #ifdef GPT_HAVE_CUDA
 TEST_CASE("conv1d: CUDA deterministic backward gives the same bits on every run") {
   if (!gpu_or_skip()) return;
   for (Impl impl : {Impl::CudaTiled, Impl::CudaVec})
-    for (Layout lay : {Layout::BCL, Layout::BLC}) {
-      Desc d;
-      d.B = 4; d.C = 96; d.L = 3000; d.K = 4; d.layout = lay; d.bias = true; d.silu = true;
-      CAPTURE(describe(d));
-      CAPTURE(name(impl));
-      Rng rng(5);
-      Problem P(d, rng);
-      BackwardOptions opt;
-      opt.deterministic = true;
-      size_t ws = backward_workspace_bytes(d, impl, opt);
-      void* x = cuda::alloc(P.x.bytes());
-      void* dy = cuda::alloc(P.x.bytes());
-      void* dx = cuda::alloc(P.x.bytes());
-      float* w = static_cast<float*>(cuda::alloc(P.w.size() * 4));
-      float* b = static_cast<float*>(cuda::alloc(P.bias.size() * 4));
-      float* dw = static_cast<float*>(cuda::alloc(P.w.size() * 4));
-      float* db = static_cast<float*>(cuda::alloc(P.bias.size() * 4));
-      void* wsp = ws ? cuda::alloc(ws) : nullptr;
-      cuda::to_device(x, P.x.p(), P.x.bytes());
-      cuda::to_device(dy, P.dy.p(), P.x.bytes());
-      cuda::to_device(w, P.w.data(), P.w.size() * 4);
-      cuda::to_device(b, P.bias.data(), P.bias.size() * 4);
-      std::vector<std::vector<float>> runs;
-      for (int rep = 0; rep < 3; ++rep) {
-        cuda::fill_bytes(dw, 0xFF, P.w.size() * 4);
-        backward(d, impl, dx, dw, db, dy, x, w, b, wsp, ws, opt);
-        std::vector<float> h(P.w.size() + P.bias.size());
-        cuda::to_host(h.data(), dw, P.w.size() * 4);
-        cuda::to_host(h.data() + P.w.size(), db, P.bias.size() * 4);
-        runs.push_back(h);
+    for (Layout lay : {Layout::BCL, Layout::BLC})
+      for (DType t : {DType::F32, DType::BF16}) {
+        Desc d;
+        d.B = 4; d.C = 96; d.L = 3000; d.K = 4; d.layout = lay; d.bias = true; d.silu = true;
+        d.dtype = t;
+        CAPTURE(describe(d));
+        CAPTURE(name(impl));
+        Rng rng(5);
+        Problem P(d, rng);
+        BackwardOptions opt;
+        opt.deterministic = true;
+        size_t ws = backward_workspace_bytes(d, impl, opt);
+        void* x = cuda::alloc(P.x.bytes());
+        void* dy = cuda::alloc(P.x.bytes());
+        void* dx = cuda::alloc(P.x.bytes());
+        float* w = static_cast<float*>(cuda::alloc(P.w.size() * 4));
+        float* b = static_cast<float*>(cuda::alloc(P.bias.size() * 4));
+        float* dw = static_cast<float*>(cuda::alloc(P.w.size() * 4));
+        float* db = static_cast<float*>(cuda::alloc(P.bias.size() * 4));
+        void* wsp = ws ? cuda::alloc(ws) : nullptr;
+        cuda::to_device(x, P.x.p(), P.x.bytes());
+        cuda::to_device(dy, P.dy.p(), P.x.bytes());
+        cuda::to_device(w, P.w.data(), P.w.size() * 4);
+        cuda::to_device(b, P.bias.data(), P.bias.size() * 4);
+        std::vector<std::vector<float>> runs;
+        for (int rep = 0; rep < 3; ++rep) {
+          cuda::fill_bytes(dw, 0xFF, P.w.size() * 4);
+          backward(d, impl, dx, dw, db, dy, x, w, b, wsp, ws, opt);
+          std::vector<float> h(P.w.size() + P.bias.size());
+          cuda::to_host(h.data(), dw, P.w.size() * 4);
+          cuda::to_host(h.data() + P.w.size(), db, P.bias.size() * 4);
+          runs.push_back(h);
+        }
+        CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * 4) == 0);
+        CHECK(std::memcmp(runs[0].data(), runs[2].data(), runs[0].size() * 4) == 0);
+        // And a workspace that is too small is refused rather than overrun.
+        if (ws > 0)
+          CHECK_THROWS_AS(backward(d, impl, dx, dw, db, dy, x, w, b, wsp, ws - 1, opt), Error);
+        for (void* p : {x, dy, dx, static_cast<void*>(w), static_cast<void*>(b),
+                        static_cast<void*>(dw), static_cast<void*>(db), wsp})
+          if (p) cuda::release(p);
       }
-      CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * 4) == 0);
-      CHECK(std::memcmp(runs[0].data(), runs[2].data(), runs[0].size() * 4) == 0);
-      // And a workspace that is too small is refused rather than overrun.
-      if (ws > 0)
-        CHECK_THROWS_AS(backward(d, impl, dx, dw, db, dy, x, w, b, wsp, ws - 1, opt), Error);
-      for (void* p : {x, dy, dx, static_cast<void*>(w), static_cast<void*>(b),
-                      static_cast<void*>(dw), static_cast<void*>(db), wsp})
-        if (p) cuda::release(p);
-    }
+}
+
+// Pointers one element past a 16-byte boundary: every vector path must notice and go element
+// by element (the harness's own buffers are always aligned).
+TEST_CASE("conv1d: CUDA kernels with unaligned tensors") {
+  if (!gpu_or_skip()) return;
+  Rng rng(9);
+  for (Layout lay : {Layout::BCL, Layout::BLC})
+    for (DType t : {DType::F32, DType::BF16, DType::F16})
+      for (Impl impl : {Impl::CudaTiled, Impl::CudaVec}) {
+        Desc d;
+        d.B = 2; d.C = 64; d.L = 520; d.K = 4; d.layout = lay; d.dtype = t;
+        d.bias = true; d.silu = true;
+        CAPTURE(describe(d));
+        CAPTURE(name(impl));
+        Problem P(d, rng);
+        const size_t es = dtype_size(t), bytes = P.x.bytes();
+        char* xb = static_cast<char*>(cuda::alloc(bytes + 16));
+        char* dyb = static_cast<char*>(cuda::alloc(bytes + 16));
+        char* outb = static_cast<char*>(cuda::alloc(bytes + 16));
+        float* w = static_cast<float*>(cuda::alloc(P.w.size() * 4));
+        float* b = static_cast<float*>(cuda::alloc(P.bias.size() * 4));
+        float* dw = static_cast<float*>(cuda::alloc(P.w.size() * 4));
+        float* db = static_cast<float*>(cuda::alloc(P.bias.size() * 4));
+        void* x = xb + es;
+        void* dy = dyb + es;
+        void* out = outb + es;
+        cuda::to_device(x, P.x.p(), bytes);
+        cuda::to_device(dy, P.dy.p(), bytes);
+        cuda::to_device(w, P.w.data(), P.w.size() * 4);
+        cuda::to_device(b, P.bias.data(), P.bias.size() * 4);
+        cuda::fill_bytes(out, 0xFF, bytes);
+        forward(d, impl, out, x, w, b);
+        Raw y(t, numel(d));
+        cuda::to_host(y.p(), out, bytes);
+        CHECK(err(y.values(), P.ref_y()) <= tol_act(t));
+        std::vector<float> rdx, rdw, rdb;
+        P.ref_grads(rdx, rdw, rdb);
+        cuda::fill_bytes(out, 0xFF, bytes);
+        backward(d, impl, out, dw, db, dy, x, w, b, nullptr, 0);
+        Raw dxh(t, numel(d));
+        std::vector<float> dwh(P.w.size()), dbh(P.bias.size());
+        cuda::to_host(dxh.p(), out, bytes);
+        cuda::to_host(dwh.data(), dw, P.w.size() * 4);
+        cuda::to_host(dbh.data(), db, P.bias.size() * 4);
+        const double dtol = t == DType::F32 ? 1e-5 : 1e-4, fl = std::sqrt(double(d.B * d.L));
+        CHECK(err(dxh.values(), rdx) <= tol_act(t));
+        CHECK(err_floor(dwh, rdw, fl) <= dtol);
+        CHECK(err_floor(dbh, rdb, fl) <= dtol);
+        for (void* p : {static_cast<void*>(xb), static_cast<void*>(dyb), static_cast<void*>(outb),
+                        static_cast<void*>(w), static_cast<void*>(b), static_cast<void*>(dw),
+                        static_cast<void*>(db)})
+          cuda::release(p);
+      }
 }
 #endif

@@ -3,8 +3,9 @@
 # the CUDA conv1d unit tests, then gpt-conv-bench on causal-conv1d-like shapes (every CUDA impl
 # checked against the CPU reference on NaN-poisoned outputs, then timed next to a
 # device-to-device copy), a deterministic-backward and a cold-L2 run, and a small --sweep.
-# Last, if the run is still under 70 s, compute-sanitizer memcheck and racecheck go over the
-# CUDA kernels on tiny shapes (50 s at most). Results land in OUTDIR: summary.md, bench.jsonl,
+# Then the version-1 cuda-vec kernels (GPT_CONV1D_BLC_V1, GPT_CONV1D_BCL_BWD_V1) on the same
+# shape as the version-2 defaults. Last, if the run is still under 100 s, compute-sanitizer
+# memcheck and racecheck go over the CUDA kernels on tiny shapes (80 s at most). Results land in OUTDIR: summary.md, bench.jsonl,
 # sweep.csv (+ sweep.png), tests.txt, sanitizer.txt, gpu.txt, log.txt. About 1-2 minutes on an
 # H100 host (the first run, without the sanitizer step, took 57 s).
 #
@@ -83,9 +84,10 @@ grep -q "skipping CUDA" "$out/tests.txt" && say "WARNING: the CUDA tests were sk
 # ---- 2. benchmarks: checked, then timed --------------------------------------------------------
 cuda=(--impl cuda-naive,cuda-tiled,cuda-vec --iters 20 --warmup 3 --max-seconds 0.5)
 fast=(--impl cuda-tiled,cuda-vec --iters 20 --warmup 3 --max-seconds 0.5)
+vec=(--impl cuda-vec --iters 20 --warmup 3 --max-seconds 0.5)
 shapes=(8 1024 2048 16 2048 4096 8 4096 4096)
 if [ -n "${CONV_GPU_DRY:-}" ]; then  # plumbing test without a GPU: tiny shapes, CPU impls
-  cuda=(--impl cpu-ref,cpu --iters 2 --warmup 0); fast=(--impl cpu --iters 2 --warmup 0); shapes=(2 64 256 2 128 512 2 96 300)
+  cuda=(--impl cpu-ref,cpu --iters 2 --warmup 0); fast=(--impl cpu --iters 2 --warmup 0); vec=("${fast[@]}"); shapes=(2 64 256 2 128 512 2 96 300)
   say "DRY RUN: CPU impls on tiny shapes"
 fi
 shape_args() { echo "-B ${shapes[$1]} -C ${shapes[$1+1]} -L ${shapes[$1+2]}"; }
@@ -105,6 +107,10 @@ run "causal K=4, $(shape_args 3)" $(shape_args 3) -K 4 --layout bcl,blc --dtype 
 run "causal K=4 +bias +silu, $(shape_args 6)" $(shape_args 6) -K 4 --bias --silu --layout bcl,blc --dtype bf16 --pass both "${cuda[@]}"
 run "deterministic backward, $(shape_args 3)" $(shape_args 3) -K 4 --layout bcl,blc --dtype bf16 --pass bwd --deterministic "${cuda[@]}"
 run "cold L2, $(shape_args 6)" $(shape_args 6) -K 4 --layout bcl --dtype bf16 --pass both --cold "${fast[@]}"
+# The version-1 cuda-vec kernels that v2 replaced (docs/conv1d.md, "Kernel versions and
+# switches"), on the shape of the second run above, so old and new are timed in the same run.
+GPT_CONV1D_BLC_V1=1 GPT_CONV1D_BCL_BWD_V1=1 run "v1 kernels (GPT_CONV1D_BLC_V1=1 GPT_CONV1D_BCL_BWD_V1=1), $(shape_args 3)" $(shape_args 3) -K 4 --layout blc --dtype fp32,bf16 --pass both "${vec[@]}"
+GPT_CONV1D_BCL_BWD_V1=1 run "v1 BCL backward (GPT_CONV1D_BCL_BWD_V1=1), $(shape_args 3)" $(shape_args 3) -K 4 --layout bcl --dtype bf16 --pass bwd "${vec[@]}"
 say "== sweep"
 sweep_c=512,2048; [ -n "${CONV_GPU_DRY:-}" ] && sweep_c=16,64
 timeout 120 "$bench" -B 1,8 -C $sweep_c -L 2048 -K 4 --layout bcl,blc --dtype bf16 --pass both \
@@ -130,8 +136,8 @@ san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 
 san_rc=0
 if [ -z "$san" ] || [ -n "${CONV_GPU_DRY:-}" ]; then
   say "(compute-sanitizer not found or dry run: skipped)"
-elif [ $(( $(date +%s) - t_start )) -gt 70 ]; then
-  say "(compute-sanitizer skipped: out of time)"   # the whole script is meant to take <= 2 min
+elif [ $(( $(date +%s) - t_start )) -gt 100 ]; then
+  say "(compute-sanitizer skipped: out of time)"   # the whole script is meant to take <= 2.5 min
 else
   : > "$out/sanitizer.txt"
   san_run() {  # seconds, tool, args...
@@ -148,6 +154,11 @@ else
     --pass both --impl cuda-tiled,cuda-vec
   san_run 20 racecheck -B 1 -C 67 -L 1100 -K 4 --bias --silu --layout bcl,blc --dtype fp32 \
     --pass both --impl cuda-tiled,cuda-vec
+  # The vector paths of the v2 kernels (C % 4 == 0, L % 8 == 0), and the shared-memory sum of
+  # the BLC v2 backward under racecheck.
+  san_run 15 memcheck -B 2 -C 72 -L 1096 -K 4 --bias --silu --layout bcl,blc --dtype fp32,bf16 \
+    --pass both --impl cuda-vec
+  san_run 15 racecheck -B 1 -C 72 -L 1096 -K 4 --layout blc --dtype bf16 --pass bwd --impl cuda-vec
   grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Hazard|Invalid" "$out/sanitizer.txt" | sort | uniq -c | head -20 | tee -a "$log" >&2
 fi
 

@@ -172,6 +172,6 @@ fi
 
 log ""
 log "## Not on the GPU yet"
-log "- bf16 training, decode with a KV cache on the GPU, speculative decoding on the GPU (issue 10)."
+log "- bf16 training, a fused flash-style attention, the vocabulary-chunked LM-head loss (issue 10)."
 [ "$out" = "$tmp_out" ] && cat "$summary"
 exit 0

@@ -52,6 +52,8 @@ log "## GPU tests"
 # The conv1d tests run inside conv_gpu.sh below. GPU_CHECK_SKIP_CONV=1 leaves the conv1d part out.
 skip_conv=${GPU_CHECK_SKIP_CONV:-}
 if timeout 300 "$build/gptkit_tests" -tc='*cuda*,*CUDA*' -tce='conv1d*' > "$out/gpu_tests.log" 2>&1; then status=passed; else status=FAILED; fi
+# A build or machine without a usable GPU skips every CUDA case: say so rather than "passed".
+grep -q "skipping CUDA" "$out/gpu_tests.log" && status="SKIPPED (no usable GPU: $(grep -m1 -o 'skipping CUDA[^:]*: .*' "$out/gpu_tests.log"))"
 log ""
 log "- CUDA test cases: $status — $(grep -E 'test cases:' "$out/gpu_tests.log" | tail -1)"
 log "- assertions: $(grep -E 'assertions:' "$out/gpu_tests.log" | tail -1)"

@@ -10,6 +10,9 @@ namespace gpt::cuda {
 namespace {
 bool g_tf32 = false;
 bool g_deterministic = false;
+// Created on first use, so that merely choosing a mode (set_tf32) never touches the GPU: on a
+// machine without one, CudaGPT's availability check then gives the readable error.
+cublasHandle_t g_handle = nullptr;
 
 __global__ void fill_kernel(float* p, int64_t n, float v) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
@@ -96,7 +99,8 @@ void synchronize() { GPT_CUDA_CHECK(cudaDeviceSynchronize()); }
 
 void set_tf32(bool allow) {
   g_tf32 = allow;
-  GPT_CUBLAS_CHECK(cublasSetMathMode(cublas(), allow ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  if (g_handle)
+    GPT_CUBLAS_CHECK(cublasSetMathMode(g_handle, allow ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 bool tf32() { return g_tf32; }
 void set_deterministic(bool on) { g_deterministic = on; }
@@ -156,14 +160,12 @@ double measure_copy_gbps(size_t bytes) {
 }
 
 cublasHandle_t cublas() {
-  static cublasHandle_t h = [] {
-    cublasHandle_t x = nullptr;
-    GPT_CUBLAS_CHECK(cublasCreate(&x));
+  if (!g_handle) {
+    GPT_CUBLAS_CHECK(cublasCreate(&g_handle));
     // Plain fp32 unless set_tf32(true): the tests compare with the CPU at 1e-5.
-    GPT_CUBLAS_CHECK(cublasSetMathMode(x, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-    return x;
-  }();
-  return h;
+    GPT_CUBLAS_CHECK(cublasSetMathMode(g_handle, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  }
+  return g_handle;
 }
 
 void raise_cuda(cudaError_t e, const char* what, const char* file, int line) {

@@ -68,6 +68,9 @@ PY
 
 # 5. bad input: clear errors, exit 1 (2 for command-line usage)
 expect_rc "empty prompt" 1 "prompt is empty" gen --prompt ""
+if ! nvidia-smi -L >/dev/null 2>&1; then  # without a GPU (or CUDA in the build): a clear error
+  expect_rc "--device cuda without a GPU" 1 "--device cpu" gen --prompt "ROMEO:" --device cuda
+fi
 expect_rc "character not in the vocabulary" 1 "not in the tokenizer's vocabulary" gen --prompt "€uro"
 expect_rc "token id >= vocab" 1 "outside the model's vocabulary" gen --prompt-tokens 1,2,999
 expect_rc "malformed token list" 1 "is not a token id" gen --prompt-tokens 1,x

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       "  gpt-generate --ckpt runs/shakespeare_char_cpu/ckpt --prompt 'ROMEO:' --max-new-tokens 200\n"
       "  gpt-generate --ckpt CKPT --prompt-file - --num-samples 4 --temperature 0 --json < prompt.txt\n"
       "  gpt-generate --ckpt CKPT --score --prompt-file play.txt --json\n"
-      "  gpt-generate --ckpt CKPT --prompt 'ROMEO:' --device cuda   (a GPU build; see docs/cuda.md)",
+      "  gpt-generate --ckpt CKPT --prompt 'ROMEO:' --device cuda   (a GPU build; see docs/cuda.md)\n"
+      "  gpt-generate --ckpt gpt2-large --preset course-kv --prompts-jsonl humaneval.jsonl --json",
       "gpt-generate"};
   gpt::init_tool(app);
   std::string ckpt;
@@ -42,12 +43,15 @@ int main(int argc, char** argv) {
   int num_samples = 1;
   bool json_out = false, stream = false, kv_cache = true, score_mode = false;
   std::string device = "cpu";
-  app.add_option("--ckpt", ckpt, "checkpoint directory (model.safetensors, config.json, tokenizer.json)")
+  app.add_option("--ckpt", ckpt,
+                 "checkpoint directory: model.safetensors + config.json, and tokenizer.json (gpt-train) or "
+                 "vocab.json + merges.txt (a Hugging Face GPT-2)")
       ->required()
       ->check(CLI::ExistingDirectory);
   gpt::add_prompt_flags(app, pf);
   gpt::add_sampling_flags(app, sf);
-  app.add_option("--num-samples", num_samples, "samples, decoded together as one batch")->check(CLI::PositiveNumber);
+  app.add_option("--num-samples", num_samples, "samples, decoded together as one batch (with --prompts-jsonl: the "
+                 "number of prompts, one sample each)")->check(CLI::PositiveNumber);
   app.add_flag("--stream", stream, "print tokens as they are produced (one sample; to stderr with --json)");
   app.add_flag("--kv-cache,!--no-kv-cache", kv_cache,
                "reuse cached keys/values (default); --no-kv-cache recomputes the whole context each step");
@@ -56,13 +60,20 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu or cuda: where the forward passes run")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--json", json_out, "print results as JSON on stdout");
   return gpt::run_tool(app, argc, argv, [&] {
+    gpt::apply_preset(app, pf, sf, &num_samples, nullptr);
     gpt::validate(sf);
+    if (score_mode && !pf.jsonl.empty())
+      throw gpt::UsageError("--score takes one text (--prompt, --prompt-file or --prompt-tokens), not --prompts-jsonl");
     if (stream && num_samples > 1)
       throw gpt::UsageError("--stream prints one sample as it is produced; drop --stream or use --num-samples 1");
     auto model = gpt::load_model(ckpt);
     const gpt::GPTConfig& cfg = model->config();
     const auto tok = gpt::load_tokenizer(ckpt, cfg.vocab_size);
-    const std::vector<int32_t> ids = gpt::prompt_ids(pf, tok, cfg.vocab_size, ckpt);
+    // Every sequence of a batch starts from the same prompt, unless --prompts-jsonl gives one each.
+    std::vector<std::vector<int32_t>> seqs =
+        pf.jsonl.empty() ? std::vector<std::vector<int32_t>>(size_t(num_samples), gpt::prompt_ids(pf, tok, cfg.vocab_size, ckpt))
+                         : gpt::jsonl_prompts(pf.jsonl, tok, cfg.vocab_size, ckpt, pf.prompt_length, num_samples);
+    const std::vector<int32_t> ids = seqs[0];
     const int max_new = sf.max_new;
     const uint64_t seed = sf.seed;
     const gpt::SamplingParams& sp = sf.sampling;
@@ -79,7 +90,7 @@ int main(int argc, char** argv) {
         gpt::json out = {{"tokens", ids.size()}, {"scored_tokens", r.nll.size()}, {"nll", r.nll},
                          {"mean_loss", r.mean_loss}, {"perplexity", r.perplexity}, {"forwards", r.forwards},
                          {"ms", ms}};
-        std::printf("%s\n", out.dump().c_str());
+        std::printf("%s\n", gpt::json_line(out).c_str());
       } else {
         std::printf("mean loss %.4f  perplexity %.3f  (%zu tokens scored, %d forward pass%s)\n", r.mean_loss,
                     r.perplexity, r.nll.size(), r.forwards, r.forwards == 1 ? "" : "es");
@@ -87,7 +98,6 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    std::vector<std::vector<int32_t>> seqs(size_t(num_samples), ids);
     std::vector<gpt::Rng> rngs;
     for (int s = 0; s < num_samples; ++s) rngs.emplace_back(gpt::splitmix64(seed + uint64_t(s)));
     gpt::GenerateOptions opt;
@@ -124,7 +134,7 @@ int main(int argc, char** argv) {
         out["texts"] = gpt::json::array();
         for (auto& s : seqs) out["texts"].push_back(decode(s));
       }
-      std::printf("%s\n", out.dump().c_str());
+      std::printf("%s\n", gpt::json_line(out).c_str());
     } else if (!stream) {
       for (size_t i = 0; i < seqs.size(); ++i) {
         if (i) std::printf("---\n");

@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
       "                      so the output equals `gpt-generate --ckpt TARGET` with the same flags\n\n"
       "Example:\n"
       "  gpt-specdecode --target runs/spec_target/ckpt --draft runs/spec_draft/ckpt --prompt 'ROMEO:' \\\n"
-      "      --temperature 0 --gamma 4 --compare --json",
+      "      --temperature 0 --gamma 4 --compare --json\n"
+      "  gpt-specdecode --target gpt2-large --draft gpt2 --preset course-spec --prompts-jsonl humaneval.jsonl \\\n"
+      "      --method match --compare   (the course's speculative run)",
       "gpt-specdecode"};
   gpt::init_tool(app);
   std::string target_dir, draft_dir, method = "rejection";
@@ -41,6 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu or cuda: where both models run")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--json", json_out, "print text, tokens and statistics as JSON on stdout");
   return gpt::run_tool(app, argc, argv, [&] {
+    gpt::apply_preset(app, pf, sf, nullptr, &gamma);
+    // The course's speculative decoding drafts greedily and samples the target: our match method.
+    if (!pf.preset.empty() && app.get_option("--method")->count() == 0) method = "match";
     gpt::validate(sf);
     auto target = gpt::load_model(target_dir);
     auto draft = gpt::load_model(draft_dir);
@@ -50,10 +55,13 @@ int main(int argc, char** argv) {
                draft->config().vocab_size, V);
     const auto tok = gpt::load_tokenizer(target_dir, V);
     const auto dtok = gpt::load_tokenizer(draft_dir, V);
-    gpt::check(tok.has_value() == dtok.has_value() && (!tok || tok->to_json() == dtok->to_json()),
+    gpt::check(tok.has_value() == dtok.has_value() && (!tok || tok->same_as(*dtok)),
                "{} and {} have different tokenizers: the draft must share the target's tokenizer", target_dir,
                draft_dir);
-    const std::vector<int32_t> ids = gpt::prompt_ids(pf, tok, V, target_dir);
+    // Batch 1: with --prompts-jsonl, its first prompt longer than --prompt-length.
+    const std::vector<int32_t> ids = pf.jsonl.empty()
+                                         ? gpt::prompt_ids(pf, tok, V, target_dir)
+                                         : gpt::jsonl_prompts(pf.jsonl, tok, V, target_dir, pf.prompt_length, 1)[0];
 
     gpt::SpecOptions opt{sf.max_new, gamma, gpt::parse_spec_method(method), sf.sampling};
     std::unique_ptr<gpt::CudaGPT> tgpu, dgpu;  // the weights alone, for inference
@@ -102,7 +110,7 @@ int main(int argc, char** argv) {
     if (compare && exact_mode)
       spdlog::info("output {} plain target generation", out["identical"].get<bool>() ? "is identical to" : "DIFFERS from");
     if (json_out) {
-      std::printf("%s\n", out.dump().c_str());
+      std::printf("%s\n", gpt::json_line(out).c_str());
     } else if (tok) {
       std::printf("%s\n", tok->decode(seq).c_str());
     } else {

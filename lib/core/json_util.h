@@ -11,6 +11,13 @@ namespace gpt {
 
 using json = nlohmann::json;
 
+// One line of --json output. Text decoded from token ids may be invalid UTF-8 (a BPE token can
+// end mid-character, a sampled sequence can be any bytes), so such bytes become U+FFFD
+// instead of an exception after the work is done.
+inline std::string json_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 size_t edit_distance(const std::string& a, const std::string& b);
 // " (did you mean 'x'?)" or "" when nothing is close.
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& known);

@@ -1,5 +1,7 @@
 #include "model/checkpoint.h"
 
+#include <fmt/format.h>
+
 #include <set>
 
 #include "core/error.h"
@@ -9,11 +11,35 @@
 namespace fs = std::filesystem;
 
 namespace gpt {
+namespace {
+
+// Names another architecture's checkpoint by its tensor names, so the error says what the
+// file is instead of only which tensor was unexpected.
+std::string guess_architecture(const std::vector<st::TensorInfo>& ts) {
+  struct Sig { const char* prefix; const char* arch; };
+  constexpr Sig kSigs[] = {
+      {"gpt_neox.", "GPT-NeoX/Pythia"},        {"model.layers.", "LLaMA/Mistral-style"},
+      {"model.decoder.", "OPT"},               {"transformer.word_embeddings", "BLOOM"},
+      {"transformer.h.0.attn.attention.", "GPT-Neo"}, {"transformer.h.0.attn.qkv_proj", "GPT-J"},
+      {"bert.", "BERT"},                       {"encoder.", "an encoder-decoder model"},
+  };
+  for (const auto& t : ts)
+    for (const auto& s : kSigs)
+      if (t.name.rfind(s.prefix, 0) == 0) return fmt::format("{} (tensor '{}')", s.arch, t.name);
+  return {};
+}
+
+}  // namespace
 
 void write_model_files(const fs::path& dir, const GPT& model) {
+  // transformers' GPT2LMHeadModel.from_pretrained takes unprefixed body names (as the gpt2
+  // repository has them) only without an lm_head.weight beside them, so an untied model's body
+  // is written under "transformer.", the names that class itself saves.
+  const bool prefix = !model.config().tie_embeddings;
   std::vector<st::WriteTensor> ts;
   for (const auto& v : model.params())
-    ts.push_back({v.name, st::DType::F32, v.shape, model.param_data() + v.offset});
+    ts.push_back({prefix && v.name != "lm_head.weight" ? "transformer." + v.name : v.name, st::DType::F32, v.shape,
+                  model.param_data() + v.offset});
   st::write(dir / "model.safetensors", ts, {{"format", "pt"}, {"producer", "gptkit"}});
   write_file_atomic(dir / "config.json", model.config().to_hf_json().dump(2) + "\n");
 }
@@ -40,6 +66,9 @@ void load_weights(GPT& model, const fs::path& file) {
     if (n.rfind("transformer.", 0) == 0) n = n.substr(12);
     return n;
   };
+  const std::string arch = guess_architecture(f.tensors());
+  if (!arch.empty())
+    fail("{}: this is a {} checkpoint, not GPT-2; gptkit loads GPT-2-architecture models only", file.string(), arch);
   std::set<std::string> seen;
   for (const auto& t : f.tensors()) {
     std::string name = canonical(t.name);

@@ -76,7 +76,8 @@ json GPTConfig::to_hf_json() const {
           {"n_embd", n_embd},
           {"n_inner", nullptr},
           {"activation_function", hf_act},
-          {"layer_norm_epsilon", layer_norm_epsilon},
+          // The float's shortest decimal (1e-05, not 9.999999747378752e-06), as Python writes it.
+          {"layer_norm_epsilon", std::stod(fmt::format("{}", layer_norm_epsilon))},
           {"resid_pdrop", dropout},
           {"embd_pdrop", dropout},
           {"attn_pdrop", dropout},
@@ -90,6 +91,21 @@ json GPTConfig::to_hf_json() const {
 
 GPTConfig GPTConfig::from_hf_json(const json& j) {
   check(j.is_object(), "config.json must be a JSON object");
+  if (j.contains("model_type")) {
+    check(j["model_type"].is_string(), "config.json: model_type must be a string");
+    const std::string mt = j["model_type"].get<std::string>();
+    check(mt == "gpt2",
+          "config.json: model_type is '{}', but gptkit runs GPT-2-architecture models only (model_type \"gpt2\")", mt);
+  }
+  // GPT2Config switches that change the math; the defaults are what gptkit computes.
+  auto must_be = [&](const char* k, bool want) {
+    if (j.contains(k) && !j[k].is_null())
+      check(j[k].is_boolean() && j[k].get<bool>() == want, "config.json: {} = {} is not supported (gptkit computes "
+            "GPT-2 with {} = {})", k, j[k].dump(), k, want);
+  };
+  must_be("scale_attn_weights", true);
+  must_be("scale_attn_by_inverse_layer_idx", false);
+  must_be("add_cross_attention", false);
   GPTConfig c;
   auto num = [&](const char* k, auto& out) {
     if (j.contains(k)) {

@@ -2,7 +2,7 @@
 
 Format (https://github.com/huggingface/safetensors):
   8 bytes   little-endian uint64 N = header length
-  N bytes   UTF-8 JSON: {"__metadata__": {str: str}, "<name>": {"dtype": "F32"|"F64"|"I32",
+  N bytes   UTF-8 JSON: {"__metadata__": {str: str}, "<name>": {"dtype": "F32"|"F64"|"I32"|...|"BOOL",
             "shape": [...], "data_offsets": [begin, end]}, ...}, padded with spaces so that
             N is a multiple of 8. Offsets are relative to the first byte after the header.
   data      tensors packed back to back, little-endian, row-major, in header order.
@@ -26,6 +26,7 @@ _DTYPES = {
     torch.float16: "F16",
     torch.bfloat16: "BF16",
     torch.uint8: "U8",
+    torch.bool: "BOOL",  # 1 byte per element, 0 or 1 (as safetensors stores it)
 }
 _TORCH = {v: k for k, v in _DTYPES.items()}
 

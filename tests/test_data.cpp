@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -302,9 +303,11 @@ TEST_CASE("data: data shorter than block_size+1 is an error") {
 }
 
 TEST_CASE("data: prepare reproduces nanoGPT's tinyshakespeare split") {
-  const fs::path text = test::source_dir() / ".." / "shared" / "data" / "tinyshakespeare.txt";
+  // $GPT_CORPUS as the quickstart and the CLI tests take it, else the shared copy.
+  const char* env = std::getenv("GPT_CORPUS");
+  const fs::path text = env && *env ? fs::path(env) : test::source_dir() / ".." / "shared" / "data" / "tinyshakespeare.txt";
   if (!fs::exists(text)) {
-    MESSAGE("skipped: " << text.string() << " not found");
+    MESSAGE("skipped: " << text.string() << " not found (set GPT_CORPUS)");
     return;
   }
   fs::path d = data_tmp("shakespeare");

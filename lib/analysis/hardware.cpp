@@ -22,10 +22,14 @@ std::string Hardware::dtype_list() const {
   return s;
 }
 
-static double positive_number(const json& v, const std::string& what) {
-  if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
-    fail("{} must be a positive number, not {}", what, v.dump());
-  return v.get<double>();
+// The value times unit (1e9 or 1e12), kept within [1, 1e30] after scaling: a finite 1e300
+// TFLOP/s would become an infinite peak, and a tiny bandwidth an infinite ridge point, and
+// every roofline number would turn to inf or 0.
+static double positive_number(const json& v, const std::string& what, double unit) {
+  const double x = v.is_number() ? v.get<double>() * unit : 0.0;
+  if (!(x >= 1.0 && x <= 1e30))
+    fail("{} must be a positive number between {:g} and {:g}, not {}", what, 1.0 / unit, 1e30 / unit, v.dump());
+  return v.get<double>() * unit;
 }
 
 Hardware Hardware::from_json(const json& j, const std::string& where) {
@@ -44,8 +48,8 @@ Hardware Hardware::from_json(const json& j, const std::string& where) {
   r.finish();
   check(!h.name.empty(), "{}: \"name\" is required", where);
   check(j.contains("memory_bandwidth_gb_s"), "{}: \"memory_bandwidth_gb_s\" is required", where);
-  h.bandwidth = positive_number(j["memory_bandwidth_gb_s"], where + ".memory_bandwidth_gb_s") * 1e9;
-  if (j.contains("memory_gb")) h.memory_bytes = positive_number(j["memory_gb"], where + ".memory_gb") * 1e9;
+  h.bandwidth = positive_number(j["memory_bandwidth_gb_s"], where + ".memory_bandwidth_gb_s", 1e9);
+  if (j.contains("memory_gb")) h.memory_bytes = positive_number(j["memory_gb"], where + ".memory_gb", 1e9);
   check(j.contains("peak_tflops") && j["peak_tflops"].is_object() && !j["peak_tflops"].empty(),
         "{}: \"peak_tflops\" must be an object like {{\"bf16\": 312}}", where);
   for (auto& [k, v] : j["peak_tflops"].items()) {
@@ -55,7 +59,7 @@ Hardware Hardware::from_json(const json& j, const std::string& where) {
     } catch (const UsageError& e) {
       fail("{}.peak_tflops: {}", where, e.what());
     }
-    h.peak_flops[t] = positive_number(v, where + ".peak_tflops." + k) * 1e12;
+    h.peak_flops[t] = positive_number(v, where + ".peak_tflops." + k, 1e12);
   }
   if (j.contains("sources")) {
     check(j["sources"].is_object() || j["sources"].is_string(), "{}.sources must be an object or a string", where);

@@ -25,6 +25,17 @@ FileWriter::~FileWriter() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+// What the user can do depends on why the write failed; space problems are the common ones.
+// A full disk may surface only at fsync or close (delayed allocation, NFS), hence the verb.
+[[noreturn]] void fail_write(const std::filesystem::path& path, const char* verb = "write") {
+  const int e = errno;
+  const bool space = e == ENOSPC || e == EFBIG || e == EDQUOT;
+  fail("cannot {} {}: {}{}", verb, path.string(), std::strerror(e),
+       space ? " (the disk is full or a file-size limit was reached; free space and run again)" : "");
+}
+}  // namespace
+
 void FileWriter::write(const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
   if (buf_.size() + n < (1u << 20)) {
@@ -36,7 +47,7 @@ void FileWriter::write(const void* data, size_t n) {
     ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      fail("cannot write {}: {}", path_.string(), std::strerror(errno));
+      fail_write(path_);
     }
     p += w;
     n -= size_t(w);
@@ -50,7 +61,7 @@ void FileWriter::flush() {
     ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      fail("cannot write {}: {}", path_.string(), std::strerror(errno));
+      fail_write(path_);
     }
     p += w;
     n -= size_t(w);
@@ -61,10 +72,10 @@ void FileWriter::flush() {
 void FileWriter::close() {
   if (fd_ < 0) return;
   flush();
-  if (::fsync(fd_) != 0) fail("cannot sync {}: {}", path_.string(), std::strerror(errno));
+  if (::fsync(fd_) != 0) fail_write(path_, "sync");
   int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) fail("cannot close {}: {}", path_.string(), std::strerror(errno));
+  if (::close(fd) != 0) fail_write(path_, "close");
 }
 
 std::string read_file(const fs::path& path) {

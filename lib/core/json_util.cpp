@@ -101,6 +101,14 @@ void apply_override(json& j, const std::string& assignment) {
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw UsageError("--set expects key=value (for example train.max_iters=200), got '" + assignment + "'");
+  // JSON strings must be UTF-8: a value taken as a raw string would be accepted here and throw
+  // a json type_error later, wherever the config is dumped (run_config.json, error messages).
+  try {
+    (void)json(assignment).dump();
+  } catch (const json::type_error&) {
+    throw UsageError("--set: '" + json(assignment).dump(-1, ' ', false, json::error_handler_t::replace) +
+                     "' is not valid UTF-8");
+  }
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;

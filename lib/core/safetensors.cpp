@@ -45,7 +45,8 @@ const char* dtype_name(DType d) {
 size_t dtype_size(DType d) {
   for (const auto& e : kDTypes)
     if (e.dtype == d) return e.size;
-  return 0;
+  // A size of 0 would make every byte-count check divide by zero or pass vacuously.
+  fail("safetensors: unknown dtype value {}", int(d));
 }
 
 int64_t TensorInfo::numel() const {
@@ -54,10 +55,40 @@ int64_t TensorInfo::numel() const {
   return n;
 }
 
+namespace {
+
+// nlohmann keeps the last of duplicate keys silently; a file whose tensor (or field) is named
+// twice is ambiguous (another reader may take the first), so it is refused. The callback sees
+// each key before its value and each object's start and end, so a stack of key sets suffices.
+nlohmann::json parse_unique_keys(std::string_view text, std::string& dup) {
+  std::vector<std::vector<std::string>> seen;
+  auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) {
+      seen.emplace_back();
+    } else if (ev == E::object_end) {
+      if (!seen.empty()) seen.pop_back();
+    } else if (ev == E::key && !seen.empty() && v.is_string()) {
+      auto& keys = seen.back();
+      const std::string& k = v.get_ref<const std::string&>();
+      if (dup.empty() && std::find(keys.begin(), keys.end(), k) != keys.end()) dup = k;
+      keys.push_back(k);
+    }
+    return true;
+  };
+  return nlohmann::json::parse(text, cb, /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
 std::vector<TensorInfo> parse_header(std::string_view text, uint64_t data_size,
                                      std::map<std::string, std::string>* metadata) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) fail("safetensors: the header is not a JSON object");
+  std::string dup;
+  // nlohmann rejects bytes that are not UTF-8 inside strings, so names are valid UTF-8.
+  nlohmann::json j = parse_unique_keys(text, dup);
+  if (j.is_discarded() || !j.is_object())
+    fail("safetensors: the header is not a JSON object (or not valid UTF-8 JSON)");
+  if (!dup.empty()) fail("safetensors: the header names '{}' twice", dup);
   std::vector<TensorInfo> out;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& name = it.key();
@@ -86,7 +117,9 @@ std::vector<TensorInfo> parse_header(std::string_view text, uint64_t data_size,
     for (const auto& d : js) {
       if (!d.is_number_unsigned()) fail("safetensors: tensor '{}' has a negative or non-integer dim", name);
       uint64_t dim = d.get<uint64_t>();
-      if (dim != 0 && numel > (uint64_t(1) << 62) / dim)
+      // Bounded on its own too: after a zero dim the product no longer limits the others, and
+      // a dim above INT64_MAX would turn negative in TensorInfo::shape.
+      if (dim > kMaxDim || (dim != 0 && numel > kMaxDim / dim))
         fail("safetensors: tensor '{}' shape overflows", name);
       numel *= dim;
       t.shape.push_back(int64_t(dim));
@@ -96,15 +129,20 @@ std::vector<TensorInfo> parse_header(std::string_view text, uint64_t data_size,
     if (t.begin > t.end || t.end > data_size)
       fail("safetensors: tensor '{}' data_offsets [{}, {}] lie outside the {} data bytes "
            "(truncated or corrupt file)", name, t.begin, t.end, data_size);
-    uint64_t need = numel * dtype_size(t.dtype);
-    if (need / dtype_size(t.dtype) != numel || need != t.end - t.begin)
+    if (numel > UINT64_MAX / dtype_size(t.dtype))
+      fail("safetensors: tensor '{}' shape overflows the byte count", name);
+    const uint64_t need = numel * dtype_size(t.dtype);
+    if (need != t.end - t.begin)
       fail("safetensors: tensor '{}' has {} bytes but dtype {} and its shape need {}", name,
            t.end - t.begin, dtype_name(t.dtype), need);
     out.push_back(std::move(t));
   }
   std::vector<const TensorInfo*> sorted;
   for (const auto& t : out) sorted.push_back(&t);
-  std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->begin < b->begin; });
+  // Gaps between tensors are accepted (they cannot make a read leave the file); overlaps are
+  // not. Ties on begin sort by end so that the verdict does not depend on the header's order.
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto a, auto b) { return a->begin != b->begin ? a->begin < b->begin : a->end < b->end; });
   for (size_t i = 1; i < sorted.size(); ++i)
     if (sorted[i]->begin < sorted[i - 1]->end)
       fail("safetensors: tensors '{}' and '{}' overlap", sorted[i - 1]->name, sorted[i]->name);
@@ -208,6 +246,7 @@ std::vector<float> File::f32(const std::string& name) const {
 std::vector<double> File::f64(const std::string& name) const {
   const auto& t = get(name);
   std::vector<double> v(size_t(t.numel()));
+  if (v.empty()) return v;  // a zero-size tensor: memcpy from/to nullptr is undefined even for 0 bytes
   if (t.dtype == DType::F64) {
     std::memcpy(v.data(), data_ + t.begin, v.size() * 8);
   } else {
@@ -222,10 +261,17 @@ std::vector<int32_t> File::i32(const std::string& name) const {
   const auto& t = get(name);
   const std::byte* p = data_ + t.begin;
   std::vector<int32_t> v(size_t(t.numel()));
+  if (v.empty() && (t.dtype == DType::I32 || t.dtype == DType::I64)) return v;  // as in f64()
   if (t.dtype == DType::I32) {
     std::memcpy(v.data(), p, v.size() * 4);
   } else if (t.dtype == DType::I64) {
-    for (size_t i = 0; i < v.size(); ++i) { int64_t x; std::memcpy(&x, p + 8 * i, 8); v[i] = int32_t(x); }
+    for (size_t i = 0; i < v.size(); ++i) {
+      int64_t x;
+      std::memcpy(&x, p + 8 * i, 8);
+      if (x < INT32_MIN || x > INT32_MAX)
+        fail("{}: tensor '{}' holds {} at index {}, outside the int32 range", path_.string(), name, x, i);
+      v[i] = int32_t(x);
+    }
   } else {
     fail("{}: tensor '{}' has dtype {}, expected I32 or I64", path_.string(), name, dtype_name(t.dtype));
   }

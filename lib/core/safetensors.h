@@ -72,5 +72,6 @@ std::vector<TensorInfo> parse_header(std::string_view json, uint64_t data_size,
                                      std::map<std::string, std::string>* metadata);
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // HF's limit too
+constexpr uint64_t kMaxDim = uint64_t(1) << 62;     // bound on each dim and on numel
 
 }  // namespace gpt::st

@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <new>
 
@@ -26,6 +27,10 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     int rc = app.exit(e);  // prints help/version (rc 0) or the usage error
     return rc == 0 ? 0 : 2;
   }
+  // Past a file-size limit (ulimit -f, a quota-like sandbox) the kernel sends SIGXFSZ, whose
+  // default action kills the tool mid-save. Ignored, the write fails with EFBIG instead, and
+  // FileWriter reports it naming the file, like a full disk.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body();
   } catch (const UsageError& e) {

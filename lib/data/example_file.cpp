@@ -69,10 +69,13 @@ ExampleSet read_examples(const fs::path& path) {
   check(ex.n >= 1 && ex.seq_len >= 1 && ex.vocab_size >= 1,
         "{}: header says {} examples of length {} with vocab_size {}; the file is damaged or empty", path.string(),
         ex.n, ex.seq_len, ex.vocab_size);
+  // n and seq_len are each below 2^31, so cells fits int64 but 4 * cells may not: compare
+  // against the body's size by division, before anything is allocated.
   const int64_t cells = ex.n * ex.seq_len;
-  check(size == int64_t(sizeof(h)) + 2 * cells * 2,
+  check(size >= int64_t(sizeof(h)) && (size - int64_t(sizeof(h))) % 4 == 0 &&
+            (size - int64_t(sizeof(h))) / 4 == cells,
         "{}: {} bytes, but the header's {} examples of length {} need {}; the file is truncated or damaged",
-        path.string(), size, ex.n, ex.seq_len, int64_t(sizeof(h)) + 4 * cells);
+        path.string(), size, ex.n, ex.seq_len, double(sizeof(h)) + 4.0 * double(cells));
   std::vector<uint16_t> body(size_t(2 * cells));
   f.read(reinterpret_cast<char*>(body.data()), std::streamsize(body.size() * 2));
   check(bool(f), "{}: read failed", path.string());

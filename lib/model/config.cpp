@@ -1,5 +1,10 @@
 #include "model/config.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 namespace gpt {
 
 const char* activation_name(Activation a) {
@@ -108,10 +113,18 @@ GPTConfig GPTConfig::from_hf_json(const json& j) {
   must_be("add_cross_attention", false);
   GPTConfig c;
   auto num = [&](const char* k, auto& out) {
-    if (j.contains(k)) {
-      check(j[k].is_number(), "config.json: {} must be a number", k);
-      out = j[k].get<std::remove_reference_t<decltype(out)>>();
+    using T = std::remove_reference_t<decltype(out)>;
+    if (!j.contains(k)) return;
+    check(j[k].is_number(), "config.json: {} must be a number", k);
+    if constexpr (std::is_integral_v<T>) {
+      // A float (1e20) or an int64 out of range would not convert to int (undefined behaviour).
+      check(j[k].is_number_integer() && j[k].get<int64_t>() >= INT32_MIN && j[k].get<int64_t>() <= INT32_MAX,
+            "config.json: {} must be an integer, got {}", k, j[k].dump());
+    } else {
+      check(std::abs(j[k].get<double>()) <= double(std::numeric_limits<T>::max()), "config.json: {} = {} is out of range",
+            k, j[k].dump());
     }
+    out = j[k].get<T>();
   };
   num("vocab_size", c.vocab_size);
   num("n_positions", c.block_size);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/sgemm_peak.h"
 #include "model/gpt_cuda.h"
+#include "train/dist.h"
 
 #ifdef GPT_HAVE_CUDA
 #include "../../kernels/ops_cuda.h"
@@ -23,6 +24,7 @@ class CpuEngine : public TrainEngine {
   void zero_grad() override { m_.zero_grad(); }
   int64_t loss_count() const override { return m_.loss_count(); }
   const float* logits() override { return m_.logits(); }
+  void allreduce_grads() override { dist::allreduce_sum(m_.grad_data(), m_.num_params()); }
   double clip_grad_norm(double max_norm) override { return gpt::clip_grad_norm(m_, max_norm); }
   void step(float lr) override { o_.step(m_, lr); }
   void sync_to_host() override {}
@@ -47,6 +49,13 @@ class CudaEngine : public TrainEngine {
   void zero_grad() override { g_.zero_grad(); }
   int64_t loss_count() const override { return g_.loss_count(); }
   const float* logits() override { return g_.logits_host(); }
+  // Staged through the host buffer: NCCL, which would sum on the GPUs, is not wired in yet.
+  void allreduce_grads() override {
+    if (dist::world() == 1) return;
+    g_.download_grads(m_.grad_data());
+    dist::allreduce_sum(m_.grad_data(), m_.num_params());
+    g_.upload_grads(m_.grad_data());
+  }
   double clip_grad_norm(double max_norm) override { return g_.clip_grad_norm(max_norm); }
   void step(float lr) override { g_.adamw_step(o_.hparams(), lr); }
   void sync_to_host() override {

@@ -19,6 +19,8 @@ class TrainEngine {
   virtual void zero_grad() = 0;
   virtual int64_t loss_count() const = 0;
   virtual const float* logits() = 0;  // host [B,T,V] of the last forward, before backward
+  // Sums the gradients over the ranks of a data-parallel run (train/dist.h); one rank: nothing.
+  virtual void allreduce_grads() = 0;
   virtual double clip_grad_norm(double max_norm) = 0;
   virtual void step(float lr) = 0;
   virtual void sync_to_host() = 0;  // the host model and optimizer now hold the device state

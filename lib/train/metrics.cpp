@@ -11,6 +11,7 @@
 namespace gpt {
 
 MetricsWriter::MetricsWriter(const std::filesystem::path& path, int keep_through_step) : path_(path) {
+  if (path.empty()) return;
   std::string kept;
   if (keep_through_step >= 0 && std::filesystem::exists(path)) {
     std::ifstream in(path);
@@ -32,6 +33,7 @@ MetricsWriter::~MetricsWriter() {
 }
 
 void MetricsWriter::write(const json& record) {
+  if (!f_) return;
   std::string s = record.dump() + "\n";
   if (std::fwrite(s.data(), 1, s.size(), f_) != s.size() || std::fflush(f_) != 0)
     fail("cannot write {}: {}", path_.string(), std::strerror(errno));

@@ -10,7 +10,8 @@ namespace gpt {
 class MetricsWriter {
  public:
   // Starts a fresh file, or, when resuming, keeps the records up to keep_through_step (those
-  // after it belong to the part of the run that is being redone).
+  // after it belong to the part of the run that is being redone). An empty path writes nothing
+  // (the ranks other than 0 of a data-parallel run).
   MetricsWriter(const std::filesystem::path& path, int keep_through_step = -1);
   ~MetricsWriter();
   MetricsWriter(const MetricsWriter&) = delete;

@@ -18,7 +18,7 @@ void save_training_checkpoint(const fs::path& dir, const GPT& model, AdamW& opt,
               {{"m", st::DType::F32, {n}, opt.m()}, {"v", st::DType::F32, {n}, opt.v()}},
               {{"adam_step", std::to_string(opt.steps())}});
     json tj = {{"format", "gptkit-trainer-1"}, {"step", st.step}, {"best_val_loss", st.best_val_loss},
-               {"adam_step", opt.steps()}, {"world_size", 1}, {"config", st.run_config}};
+               {"adam_step", opt.steps()}, {"world_size", st.world_size}, {"config", st.run_config}};
     write_file_atomic(tmp / "trainer.json", tj.dump(2) + "\n");
     if (tokenizer) write_file_atomic(tmp / "tokenizer.json", tokenizer->dump() + "\n");
   });
@@ -44,6 +44,7 @@ TrainerState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& op
   st.step = tj["step"].get<int>();
   if (tj.contains("best_val_loss") && tj["best_val_loss"].is_number()) st.best_val_loss = tj["best_val_loss"];
   if (tj.contains("config")) st.run_config = tj["config"];
+  if (tj.contains("world_size") && tj["world_size"].is_number_integer()) st.world_size = tj["world_size"];
   return st;
 }
 

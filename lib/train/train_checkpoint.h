@@ -13,6 +13,7 @@ namespace gpt {
 struct TrainerState {
   int step = 0;  // the next step to run
   double best_val_loss = 1e30;
+  int world_size = 1;  // ranks of the run that wrote it (its batches depend on it)
   json run_config;
 };
 

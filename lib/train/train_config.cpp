@@ -48,6 +48,7 @@ RunConfig RunConfig::from_json(const json& j) {
     r.get("eval_iters", t.eval_iters);
     r.get("log_interval", t.log_interval);
     r.get("always_save", t.always_save);
+    r.get("on_nonfinite", t.on_nonfinite);
     r.get("seed", t.seed);
     r.finish();
   }
@@ -65,6 +66,8 @@ RunConfig RunConfig::from_json(const json& j) {
   check(t.beta2 >= 0 && t.beta2 < 1, "train.beta2 must be in [0, 1), got {}", t.beta2);
   check(t.eps > 0, "train.eps must be positive, got {}", t.eps);
   check(t.grad_clip >= 0, "train.grad_clip must be >= 0 (0 disables clipping), got {}", t.grad_clip);
+  check(t.on_nonfinite == "stop" || t.on_nonfinite == "skip", "train.on_nonfinite must be stop or skip, got '{}'",
+        t.on_nonfinite);
   check(t.eval_interval > 0, "train.eval_interval must be positive, got {}", t.eval_interval);
   check(t.eval_iters > 0, "train.eval_iters must be positive, got {}", t.eval_iters);
   check(t.log_interval > 0, "train.log_interval must be positive, got {}", t.log_interval);
@@ -84,7 +87,7 @@ json RunConfig::to_json() const {
             {"weight_decay", t.weight_decay}, {"beta1", t.beta1}, {"beta2", t.beta2}, {"eps", t.eps},
             {"grad_clip", t.grad_clip}, {"eval_interval", t.eval_interval},
             {"eval_iters", t.eval_iters}, {"log_interval", t.log_interval},
-            {"always_save", t.always_save}, {"seed", t.seed}}},
+            {"always_save", t.always_save}, {"on_nonfinite", t.on_nonfinite}, {"seed", t.seed}}},
           {"out_dir", out_dir},
           {"device", device},
           {"tf32", tf32}};

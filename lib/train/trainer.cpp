@@ -24,6 +24,7 @@
 #endif
 #include "train/engine.h"
 #include "train/flops.h"
+#include "train/dist.h"
 #include "train/metrics.h"
 #include "train/optimizer.h"
 #include "train/train_checkpoint.h"
@@ -141,8 +142,15 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   val_ds->check_block_size(T);
   cfg.model.validate();
 
+  // --- ranks: rank r runs micro-batches r*A .. r*A+A-1 of each step (A = grad_accum), so W
+  // ranks draw exactly the micro-batches one rank with grad_accum W*A would. Rank 0 alone
+  // evaluates, logs and writes; every rank holds the whole model and optimizer.
+  const int W = dist::world(), A = tp.grad_accum;
+  const bool root = dist::is_root();
+  const bool progress = opts.progress && root;
+
   // --- model, optimizer, state -------------------------------------------------------------
-  ensure_writable_dir(out);
+  if (root) ensure_writable_dir(out);
   GPT model(cfg.model);
   model.init_weights(uint64_t(tp.seed));
   AdamW opt(model, {float(tp.lr), float(tp.beta1), float(tp.beta2), float(tp.eps), float(tp.weight_decay)});
@@ -160,6 +168,10 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     TrainerState loaded = load_training_checkpoint(ckpt, model, opt);
     st.step = loaded.step;
     st.best_val_loss = loaded.best_val_loss;
+    if (loaded.world_size != W && root)
+      std::fprintf(stderr, "warning: the checkpoint was saved by %d ranks and this run has %d: from here on the "
+                   "batches differ from an uninterrupted run's (a bit-exact resume needs the same number of ranks)\n",
+                   loaded.world_size, W);
   } else if (!opts.init_from.empty()) {
     GPTConfig saved = load_model_config(opts.init_from);
     saved.dropout = cfg.model.dropout;
@@ -167,15 +179,16 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     load_weights(model, fs::path(opts.init_from) / "model.safetensors");
   }
   std::unique_ptr<TrainEngine> engine = make_engine(cfg.device, model, opt);
-  write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
-  MetricsWriter metrics(out / "metrics.jsonl", opts.resume ? st.step : -1);
+  st.world_size = W;
+  if (root) write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
+  MetricsWriter metrics(root ? out / "metrics.jsonl" : fs::path(), opts.resume ? st.step : -1);
   std::unique_ptr<json> tok;
   if (meta) tok = std::make_unique<json>(meta->chars.vocab_size() > 0 ? meta->chars.to_json() : meta->raw);
 
   const double peak = engine->peak_flops();
-  const double flops_step = train_flops_per_token(cfg.model, int64_t(model.num_params()), T) * B * T * tp.grad_accum;
-  const bool tty = opts.progress && ::isatty(2);
-  if (opts.progress)
+  const double flops_step = train_flops_per_token(cfg.model, int64_t(model.num_params()), T) * B * T * A * W;
+  const bool tty = progress && ::isatty(2);
+  if (progress)
     std::fprintf(stderr, "gpt-train: %.2fM parameters, %s, %s, %s from step %d to %d\n",
                  model.num_params() / 1e6, train_ds->describe().c_str(), engine->describe().c_str(),
                  opts.resume ? "resuming" : "training", st.step, tp.max_iters);
@@ -193,13 +206,22 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   bool saved_any = fs::exists(ckpt / "trainer.json") && opts.resume;
 
   auto save = [&](const char* why) {
+    if (!root) return;
     engine->sync_to_host();
+    // The last line of defence: whatever path led here (an eval, an interrupt, the end of the
+    // run), a checkpoint is never written from weights that are no longer finite.
+    const float* w = model.param_data();
+    for (size_t i = 0; i < model.num_params(); ++i)
+      if (!std::isfinite(w[i]))
+        fail("the weights hold a non-finite value at step {}; no checkpoint was written (the last good one in {} "
+             "is kept); lower train.lr and resume or restart", st.step, ckpt.string());
     save_training_checkpoint(ckpt, model, opt, st, tok.get());
     saved_any = true;
     res.checkpoint = ckpt.string();
-    if (opts.progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
+    if (progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
   };
   auto evaluate = [&](int step) {
+    if (!root) return;
     double tl = ev.loss(*engine, *train_ds, 0), vl;
     if (val_ds->num_examples() > 0) {
       const Evaluator::Full f = ev.full(*engine, *val_ds, cfg.model.vocab_size);
@@ -207,17 +229,22 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
       res.last_val_acc = f.acc;
       metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl}, {"val_acc", f.acc},
                      {"val_scored", f.scored}, {"elapsed_s", now_s() - t_start}});
-      if (opts.progress)
+      if (progress)
         std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f, val accuracy %.4f (%lld targets)\n",
                      tty ? "\r\033[K" : "", step, tl, vl, f.acc, (long long)f.scored);
     } else {
       vl = ev.loss(*engine, *val_ds, 1);
       metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl},
                      {"elapsed_s", now_s() - t_start}});
-      if (opts.progress)
+      if (progress)
         std::fprintf(stderr, "%sstep %d: train loss %.4f, val loss %.4f\n", tty ? "\r\033[K" : "", step, tl, vl);
     }
     res.last_val_loss = vl;
+    // An eval that is not finite means the weights are broken (skipping updates cannot help):
+    // stop before it can become a checkpoint through always_save or the end-of-run save.
+    if (!std::isfinite(tl) || !std::isfinite(vl))
+      fail("the eval loss became {} (train) / {} (val) at step {}; lower train.lr (no checkpoint was written "
+           "from this state)", tl, vl, step);
     if (vl < st.best_val_loss || tp.always_save) {
       st.best_val_loss = std::min(st.best_val_loss, vl);
       res.best_val_loss = st.best_val_loss;
@@ -225,36 +252,74 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     }
   };
 
+  // on_nonfinite=skip tolerates a rare bad batch, not weights that have blown up for good.
+  constexpr int kMaxConsecutiveSkips = 10;
+  int consecutive_skips = 0;
+  // Every rank must leave the loop at the same step, or the others would wait in an allreduce.
+  bool stopped = false;
+  auto stop_requested = [&] {
+    stopped = W > 1 ? dist::allreduce_max(int(g_stop.load())) != 0 : g_stop.load();
+    return stopped;
+  };
   int profile_from = -1;
   if (!opts.profile_path.empty()) profile_from = st.step + 1;  // skip the warm-up step
   for (; st.step < tp.max_iters; ) {
     const int step = st.step;
     if (step % tp.eval_interval == 0 && !(opts.resume && step == res.start_step)) evaluate(step);
-    if (g_stop.load()) break;
+    if (stop_requested()) break;
     if (step == profile_from) prof::enable(true);
     const double t0 = now_s();
     const double lr = lr_at(tp, step);
     engine->zero_grad();
     double loss = 0;
-    for (int micro = 0; micro < tp.grad_accum; ++micro) {
-      train_ds->batch(mix(uint64_t(tp.seed) ^ kBatchTag, uint64_t(step), uint64_t(micro)), B, T, x.data(), y.data());
+    for (int micro = 0; micro < A; ++micro) {
+      const uint64_t k = uint64_t(dist::rank()) * uint64_t(A) + uint64_t(micro);  // the global micro-batch
+      train_ds->batch(mix(uint64_t(tp.seed) ^ kBatchTag, uint64_t(step), k), B, T, x.data(), y.data());
       float l;
       {
         GPT_PROF("forward");
-        l = engine->forward(x.data(), y.data(), B, T, true, mix(uint64_t(tp.seed) ^ kDropTag, uint64_t(step), uint64_t(micro)));
+        l = engine->forward(x.data(), y.data(), B, T, true, mix(uint64_t(tp.seed) ^ kDropTag, uint64_t(step), k));
       }
       {
         GPT_PROF("backward");
-        engine->backward(1.0f / float(tp.grad_accum));
+        engine->backward(1.0f / float(A * W));
       }
-      loss += l / tp.grad_accum;
+      loss += l / (A * W);
     }
-    if (!std::isfinite(loss))
-      fail("the loss became {} at step {}; lower train.lr or check the data (no checkpoint was written from this state)", loss, step);
-    double norm;
-    {
+    if (W > 1) {
+      GPT_PROF("allreduce");
+      engine->allreduce_grads();
+      loss = dist::allreduce_sum(loss);
+    }
+    if (step == opts.poison_grad_step) model.grad_data()[0] = std::numeric_limits<float>::quiet_NaN();
+    double norm = std::numeric_limits<double>::quiet_NaN();
+    if (std::isfinite(loss)) {
       GPT_PROF("optimizer");
       norm = engine->clip_grad_norm(tp.grad_clip);
+    }
+    if (!std::isfinite(loss) || !std::isfinite(norm)) {
+      // Checked before the update: AdamW would spread a NaN into every weight and moment.
+      const std::string what = std::isfinite(loss) ? fmt::format("the gradient norm became {}", norm)
+                                                   : fmt::format("the loss became {}", loss);
+      if (tp.on_nonfinite != "skip")
+        fail("{} at step {}; lower train.lr or check the data, or set train.on_nonfinite=skip to skip such "
+             "updates (no checkpoint was written from this state)", what, step);
+      if (++consecutive_skips > kMaxConsecutiveSkips)
+        fail("{} at step {}, the {}th update in a row to be skipped: the weights are not recovering; lower "
+             "train.lr (no checkpoint was written from this state)", what, step, consecutive_skips);
+      // The step still counts, so later batches stay those of an uninterrupted run.
+      st.step = step + 1;
+      ++res.skipped_steps;
+      metrics.write({{"kind", "skip"}, {"step", st.step}, {"reason", what}, {"elapsed_s", now_s() - t_start}});
+      if (progress)
+        std::fprintf(stderr, "%sstep %d: %s; update skipped (train.on_nonfinite=skip)\n", tty ? "\r\033[K" : "",
+                     step, what.c_str());
+      if (stop_requested()) break;
+      continue;
+    }
+    consecutive_skips = 0;
+    {
+      GPT_PROF("optimizer");
       engine->step(float(lr));
     }
     const double dt = now_s() - t0;
@@ -262,21 +327,21 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     res.last_train_loss = loss;
     if (step > res.start_step) {  // the first step warms caches and threads
       tok_time += dt;
-      tok_count += int64_t(B) * T * tp.grad_accum;
+      tok_count += int64_t(B) * T * A * W;
     }
     if (profile_from >= 0 && step + 1 == profile_from + opts.profile_steps) {
       prof::enable(false);
       write_file_atomic(opts.profile_path, prof::chrome_trace_json());
-      if (opts.progress) std::fprintf(stderr, "%sprofile of %d steps written to %s\n", tty ? "\r\033[K" : "", opts.profile_steps, opts.profile_path.c_str());
+      if (progress) std::fprintf(stderr, "%sprofile of %d steps written to %s\n", tty ? "\r\033[K" : "", opts.profile_steps, opts.profile_path.c_str());
     }
     const double elapsed = now_s() - t_start;
-    const double tps = double(B) * T * tp.grad_accum / dt;
-    const double mfu = flops_step / dt / peak;
+    const double tps = double(B) * T * A * W / dt;
+    const double mfu = flops_step / dt / (peak * W);  // each rank measured its own peak
     const double eta = elapsed / double(st.step - res.start_step) * double(tp.max_iters - st.step);
     if (st.step % tp.log_interval == 0 || st.step == tp.max_iters) {
       metrics.write({{"kind", "train"}, {"step", st.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
                      {"tokens_per_s", tps}, {"mfu", mfu}, {"elapsed_s", elapsed}});
-      if (opts.progress)
+      if (progress)
         std::fprintf(stderr, "%sstep %d/%d | loss %.4f | lr %.2e | norm %.2f | %.0f tok/s | mfu %.0f%% | %s elapsed | ETA %s\n",
                      tty ? "\r\033[K" : "", st.step, tp.max_iters, loss, lr, norm, tps, 100 * mfu,
                      fmt_duration(elapsed).c_str(), fmt_duration(eta).c_str());
@@ -284,9 +349,9 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
       std::fprintf(stderr, "\r\033[Kstep %d/%d | loss %.4f | %.0f tok/s | ETA %s", st.step, tp.max_iters, loss, tps,
                    fmt_duration(eta).c_str());
     }
-    if (g_stop.load()) break;
+    if (stop_requested()) break;
   }
-  if (g_stop.load()) {
+  if (stopped) {
     res.interrupted = true;
     save("interrupted");
     std::fprintf(stderr, "stopped at step %d; resume with: gpt-train --config <config> --out %s --resume\n",
@@ -296,6 +361,8 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     if (!saved_any) save("end of training");
   }
   res.end_step = st.step;
+  res.world_size = W;
+  res.allreduce_s = dist::allreduce_seconds();
   res.elapsed_s = now_s() - t_start;
   res.tokens_per_s = tok_time > 0 ? double(tok_count) / tok_time : 0;
   if (res.checkpoint.empty() && saved_any) res.checkpoint = ckpt.string();

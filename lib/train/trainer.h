@@ -15,6 +15,9 @@ struct TrainOptions {
   std::string profile_path;   // write a Chrome trace of a few steps here
   int profile_steps = 3;
   bool progress = true;       // human progress on stderr
+  // Tests only: make the gradient non-finite (one NaN) after the backward of this step, to
+  // check the non-finite gradient-norm path, which no real input reaches reliably.
+  int poison_grad_step = -1;
 };
 
 struct TrainResult {
@@ -23,6 +26,9 @@ struct TrainResult {
   double last_val_acc = -1;  // accuracy on scored targets, for example datasets (-1: none)
   double elapsed_s = 0, tokens_per_s = 0;
   bool interrupted = false;
+  int world_size = 1;
+  double allreduce_s = 0;  // this rank's time in gradient allreduces
+  int skipped_steps = 0;  // updates skipped for a non-finite loss or gradient (on_nonfinite=skip)
   std::string checkpoint, out_dir;
 };
 

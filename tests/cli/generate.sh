@@ -3,9 +3,8 @@
 # prompt sources, streaming, JSON fields, --score, and every bad input of issue 4.
 set -euo pipefail
 build=$1; src=$2
-corpus=$src/../shared/data/tinyshakespeare.txt
-[ -f "$corpus" ] || { echo "SKIP: $corpus not found"; exit 0; }
 . "$src/tests/cli/lib/common.sh"
+need_corpus
 export OMP_NUM_THREADS=1
 
 # A small model trained for a few steps: block_size 16, so 30 new tokens cross it.

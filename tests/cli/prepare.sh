@@ -4,7 +4,6 @@
 set -euo pipefail
 build=$1; src=$2
 exe=$build/gpt-prepare
-corpus=$src/../shared/data/tinyshakespeare.txt
 . "$src/tests/cli/lib/common.sh"
 
 expect_rc "--help exits 0" 0 "" "$exe" --help

@@ -3,9 +3,8 @@
 # consistent, a draft equal to the target accepts everything, and mismatched models are errors.
 set -euo pipefail
 build=$1; src=$2
-corpus=$src/../shared/data/tinyshakespeare.txt
-[ -f "$corpus" ] || { echo "SKIP: $corpus not found"; exit 0; }
 . "$src/tests/cli/lib/common.sh"
+need_corpus
 export OMP_NUM_THREADS=1
 
 # A target and a smaller draft, a few steps each (block_size 32, so 60 new tokens cross it).

@@ -3,9 +3,8 @@
 # and every bad input of issue 3 (exit 1, clear message, existing checkpoint untouched).
 set -euo pipefail
 build=$1; src=$2
-corpus=$src/../shared/data/tinyshakespeare.txt
-[ -f "$corpus" ] || { echo "SKIP: $corpus not found"; exit 0; }
 . "$src/tests/cli/lib/common.sh"
+need_corpus
 export OMP_NUM_THREADS=1
 
 "$build/gpt-prepare" --input "$corpus" --out "$t/data" >/dev/null 2>&1
@@ -64,11 +63,10 @@ for trial in 1 2 3 4 5; do
   for _ in $(seq 200); do [ -f "$t/k/ckpt/trainer.json" ] && break; sleep 0.02; done
   sleep "0.$(( (trial * 37) % 10 ))$trial"
   kill -9 $pid; wait $pid 2>/dev/null || true
-  step=$(python3 -c "import json;print(json.load(open('$t/k/ckpt/trainer.json'))['step'])")
+  step=$(ckpt_step "$t/k/ckpt")
   "$build/gpt-train" -c "$cfg" "${small[@]}" --set train.max_iters=$((step + 1)) --set train.eval_interval=1 \
     --out "$t/k" --resume -q 2>"$t/k.err" || { bad "resume after SIGKILL trial $trial: $(cat "$t/k.err")"; continue; }
-  leftovers=$(ls "$t/k" | grep -c '\.tmp-' || true)
-  [ "$leftovers" = 0 ] && ok "SIGKILL trial $trial (step $step)" || bad "leftover temp dirs after trial $trial"
+  [ "$(leftovers "$t/k")" = 0 ] && ok "SIGKILL trial $trial (step $step)" || bad "leftover temp dirs after trial $trial"
 done
 
 # 5. --profile writes a Chrome trace with forward/backward/op events

@@ -1,0 +1,32 @@
+#pragma once
+// Data-parallel training across processes with MPI, as llm.c does: every rank holds the whole
+// model and optimizer, computes gradients on its own micro-batches, and the gradients are
+// summed with MPI_Allreduce before the (identical) update on every rank. Built without MPI,
+// or started without mpirun, there is one rank and every call is a no-op.
+#include <cstddef>
+
+namespace gpt::dist {
+
+// Whether this build has MPI (GPT_MPI=AUTO found it, or ON).
+bool built_with_mpi();
+// Starts MPI when the process was launched by mpirun/srun (a no-op otherwise). A build
+// without MPI that finds itself launched as one of several ranks is an error that says so,
+// instead of N copies of the same run racing on one output directory.
+void init(int* argc, char*** argv);
+void finalize();
+int rank();
+int world();
+bool is_root();
+
+// In-place sums over all ranks.
+void allreduce_sum(float* data, size_t n);
+double allreduce_sum(double v);
+int allreduce_max(int v);
+// Seconds this rank has spent in allreduce_sum(float*) so far (the scaling benchmark's
+// communication time per step).
+double allreduce_seconds();
+// Ends every rank of the job: an error on one rank must not leave the others waiting forever
+// in a collective.
+[[noreturn]] void abort(int code);
+
+}  // namespace gpt::dist

@@ -18,6 +18,7 @@
 #include "data/dataset.h"
 #include "data/example_file.h"
 #include "model/checkpoint.h"
+#include "test_util.h"
 #include "train/trainer.h"
 
 using namespace gpt;
@@ -25,13 +26,6 @@ using namespace gpt::recall;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path assoc_tmp(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("gptkit_assoc_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 MqarParams mqar(int V, int L, int n, bool random = false) {
   MqarParams p;
@@ -241,7 +235,7 @@ TEST_CASE("assoc: the largest MQAR preset (V=8192, L=512, n=64) is exact over 10
 }
 
 TEST_CASE("assoc: a saved hand-built checkpoint predicts the same through the generic forward") {
-  const fs::path d = assoc_tmp("ckpt");
+  const fs::path d = test::scratch_dir("assoc", "ckpt");
   const ExampleSet ex = make_mqar(mqar(1024, 64, 8), 40, 1);
   InductionModel im = build_induction(ex.vocab_size, ex.seq_len);
   save_model(d / "ck", *im.model);
@@ -284,7 +278,7 @@ TEST_CASE("assoc: explain shows a previous-token head and an induction head") {
 }
 
 TEST_CASE("assoc dataset: example files round trip and feed batches") {
-  const fs::path d = assoc_tmp("files");
+  const fs::path d = test::scratch_dir("assoc", "files");
   const ExampleSet ex = make_course_toy(50, 2);
   write_examples(d / "toy.bin", ex);
   const ExampleSet back = read_examples(d / "toy.bin");
@@ -321,7 +315,7 @@ TEST_CASE("assoc dataset: example files round trip and feed batches") {
 }
 
 TEST_CASE("assoc train: a short run on example data reports accuracy on the scored targets") {
-  const fs::path d = assoc_tmp("train");
+  const fs::path d = test::scratch_dir("assoc", "train");
   write_task_data((d / "data").string(), preset("toy"), 200, 40, 0);
   RunConfig rc = RunConfig::from_json(json{
       {"model", {{"block_size", 12}, {"n_layer", 2}, {"n_head", 1}, {"n_embd", 16}, {"mlp", false}}},

@@ -25,18 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path data_tmp(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("gptkit_data_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-void put(const fs::path& p, const std::string& bytes) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 std::string raw_shard(int32_t magic, int32_t version, int32_t count, size_t n_tokens) {
   std::string s(1024 + 2 * n_tokens, '\0');
   int32_t h[3] = {magic, version, count};
@@ -147,7 +135,7 @@ TEST_CASE("data: invalid utf8 is reported at its byte offset") {
 }
 
 TEST_CASE("data: shard write and read round trip") {
-  fs::path d = data_tmp("shard");
+  fs::path d = test::scratch_dir("data", "shard");
   std::vector<uint16_t> toks = {0, 1, 65535, 42, 7, 7, 300};
   write_token_shard(d / "a.bin", toks);
   CHECK(fs::file_size(d / "a.bin") == 1024 + 2 * toks.size());
@@ -186,9 +174,9 @@ TEST_CASE("data: shard write and read round trip") {
 }
 
 TEST_CASE("data: corrupt or missing token files give clear errors") {
-  fs::path d = data_tmp("corrupt");
+  fs::path d = test::scratch_dir("data", "corrupt");
   auto err = [&](const std::string& name, const std::string& bytes) {
-    put(d / name, bytes);
+    test::write_bytes(d / name, bytes);
     return error_of([&] { TokenFile f(d / name); });
   };
   CHECK(err("version.bin", raw_shard(kShardMagic, 2, 3, 3)).find("version 2") != std::string::npos);
@@ -208,16 +196,16 @@ TEST_CASE("data: corrupt or missing token files give clear errors") {
 }
 
 TEST_CASE("data: headerless nanoGPT uint16 files are read") {
-  fs::path d = data_tmp("nanogpt");
+  fs::path d = test::scratch_dir("data", "nanogpt");
   std::vector<uint16_t> toks = {10, 20, 30, 40, 50};
-  put(d / "train.bin", std::string(reinterpret_cast<const char*>(toks.data()), toks.size() * 2));
+  test::write_bytes(d / "train.bin", std::string(reinterpret_cast<const char*>(toks.data()), toks.size() * 2));
   TokenFile f(d / "train.bin");
   CHECK(!f.has_header());
   CHECK(f.size() == 5);
   CHECK(f[4] == 50);
   CHECK(f.max_token() == 50);
   // A 2-byte file is one token, not a truncated header.
-  put(d / "one.bin", std::string("\x07\x00", 2));
+  test::write_bytes(d / "one.bin", std::string("\x07\x00", 2));
   CHECK(TokenFile(d / "one.bin").size() == 1);
   auto ds = open_token_dataset(d / "train.bin");
   CHECK(ds->describe().find("headerless") != std::string::npos);
@@ -225,7 +213,7 @@ TEST_CASE("data: headerless nanoGPT uint16 files are read") {
 }
 
 TEST_CASE("data: batches are deterministic in the seed and shifted by one") {
-  fs::path d = data_tmp("batch");
+  fs::path d = test::scratch_dir("data", "batch");
   std::vector<uint16_t> toks(1000);
   for (size_t i = 0; i < toks.size(); ++i) toks[i] = uint16_t(i);  // token = position, so x reveals the offset
   write_token_shard(d / "t.bin", toks);
@@ -255,7 +243,7 @@ TEST_CASE("data: batches are deterministic in the seed and shifted by one") {
 }
 
 TEST_CASE("data: windows reach the last token and never run past it") {
-  fs::path d = data_tmp("window");
+  fs::path d = test::scratch_dir("data", "window");
   const int T = 8;
   std::vector<uint16_t> toks(T + 1);
   for (size_t i = 0; i < toks.size(); ++i) toks[i] = uint16_t(100 + i);
@@ -289,7 +277,7 @@ TEST_CASE("data: windows reach the last token and never run past it") {
 }
 
 TEST_CASE("data: data shorter than block_size+1 is an error") {
-  fs::path d = data_tmp("short");
+  fs::path d = test::scratch_dir("data", "short");
   write_token_shard(d / "s.bin", std::vector<uint16_t>(8, 1));
   auto ds = open_token_dataset(d / "s.bin");
   ds->check_block_size(7);
@@ -310,7 +298,7 @@ TEST_CASE("data: prepare reproduces nanoGPT's tinyshakespeare split") {
     MESSAGE("skipped: " << text.string() << " not found (set GPT_CORPUS)");
     return;
   }
-  fs::path d = data_tmp("shakespeare");
+  fs::path d = test::scratch_dir("data", "shakespeare");
   PrepareOptions opt;
   opt.inputs = {text};
   opt.out_dir = d;
@@ -343,9 +331,9 @@ TEST_CASE("data: prepare reproduces nanoGPT's tinyshakespeare split") {
 }
 
 TEST_CASE("data: prepare splits, concatenates inputs and replaces earlier output") {
-  fs::path d = data_tmp("prep");
-  put(d / "a.txt", "hello ");
-  put(d / "b.txt", "wörld\n");
+  fs::path d = test::scratch_dir("data", "prep");
+  test::write_bytes(d / "a.txt", "hello ");
+  test::write_bytes(d / "b.txt", "wörld\n");
   PrepareOptions opt;
   opt.inputs = {d / "a.txt", d / "b.txt"};
   opt.out_dir = d / "out";
@@ -373,12 +361,12 @@ TEST_CASE("data: prepare splits, concatenates inputs and replaces earlier output
 }
 
 TEST_CASE("data: prepare rejects bad input with clear errors") {
-  fs::path d = data_tmp("prepbad");
-  put(d / "empty.txt", "");
-  put(d / "bad.txt", std::string(3000000, 'a') + "\xE4\xB8" + "a");  // bad sequence past the first 1 MiB chunk
-  put(d / "tiny.txt", "ab");
-  put(d / "ok.txt", "hello world\n");
-  put(d / "file", "x");
+  fs::path d = test::scratch_dir("data", "prepbad");
+  test::write_bytes(d / "empty.txt", "");
+  test::write_bytes(d / "bad.txt", std::string(3000000, 'a') + "\xE4\xB8" + "a");  // bad sequence past the first 1 MiB chunk
+  test::write_bytes(d / "tiny.txt", "ab");
+  test::write_bytes(d / "ok.txt", "hello world\n");
+  test::write_bytes(d / "file", "x");
   auto prep = [&](std::vector<fs::path> in, double vf = 0.1, std::string tok = "char", fs::path out = {}) {
     PrepareOptions o;
     o.inputs = std::move(in);
@@ -407,7 +395,7 @@ TEST_CASE("data: prepare rejects bad input with clear errors") {
 }
 
 TEST_CASE("data: a vocabulary beyond uint16 is refused, 65536 characters fit") {
-  fs::path d = data_tmp("vocab");
+  fs::path d = test::scratch_dir("data", "vocab");
   auto text = [](int n) {
     std::string s;
     int made = 0;
@@ -418,7 +406,7 @@ TEST_CASE("data: a vocabulary beyond uint16 is refused, 65536 characters fit") {
     }
     return s;
   };
-  put(d / "big.txt", text(70000));
+  test::write_bytes(d / "big.txt", text(70000));
   PrepareOptions o;
   o.inputs = {d / "big.txt"};
   o.out_dir = d / "out";
@@ -426,7 +414,7 @@ TEST_CASE("data: a vocabulary beyond uint16 is refused, 65536 characters fit") {
   CHECK(e.find("70000 distinct characters") != std::string::npos);
   CHECK(e.find("65536") != std::string::npos);
 
-  put(d / "max.txt", text(65536));
+  test::write_bytes(d / "max.txt", text(65536));
   o.inputs = {d / "max.txt"};
   o.val_fraction = 0.0;
   PrepareResult r = prepare_dataset(o);
@@ -438,18 +426,18 @@ TEST_CASE("data: a vocabulary beyond uint16 is refused, 65536 characters fit") {
 }
 
 TEST_CASE("data: load_meta errors say what to do") {
-  fs::path d = data_tmp("meta");
+  fs::path d = test::scratch_dir("data", "meta");
   CHECK(error_of([&] { load_meta(d / "nope"); }).find("does not exist") != std::string::npos);
   CHECK(error_of([&] { load_meta(d); }).find("run gpt-prepare") != std::string::npos);
-  put(d / "meta.json", "{\"tokenizer\": \"char\", ");
+  test::write_bytes(d / "meta.json", "{\"tokenizer\": \"char\", ");
   CHECK(error_of([&] { load_meta(d); }).find("not valid JSON") != std::string::npos);
-  put(d / "meta.json", R"({"tokenizer":"char","vocab_size":3,"vocab":["a","b"]})");
+  test::write_bytes(d / "meta.json", R"({"tokenizer":"char","vocab_size":3,"vocab":["a","b"]})");
   CHECK(error_of([&] { load_meta(d); }).find("vocab_size is 3 but") != std::string::npos);
-  put(d / "meta.json", R"({"tokenizer":"char","vocab_size":2})");
+  test::write_bytes(d / "meta.json", R"({"tokenizer":"char","vocab_size":2})");
   CHECK(error_of([&] { load_meta(d); }).find("\"vocab\"") != std::string::npos);
-  put(d / "meta.json", R"({"tokenizer":"sentencepiece","vocab_size":2})");
+  test::write_bytes(d / "meta.json", R"({"tokenizer":"sentencepiece","vocab_size":2})");
   CHECK(error_of([&] { load_meta(d); }).find("unknown tokenizer") != std::string::npos);
-  put(d / "meta.json", R"({"tokenizer":"gpt2","vocab_size":50257})");
+  test::write_bytes(d / "meta.json", R"({"tokenizer":"gpt2","vocab_size":50257})");
   CHECK(load_meta(d).vocab_size == 50257);
   fs::remove_all(d);
 }

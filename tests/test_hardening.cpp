@@ -16,6 +16,7 @@
 #include "data/example_file.h"
 #include "data/token_file.h"
 #include "model/config.h"
+#include "test_util.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 
@@ -23,18 +24,6 @@ using namespace gpt;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path hard_tmp(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("gptkit_hardening_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-void put(const fs::path& p, const std::string& bytes) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(bytes.data(), std::streamsize(bytes.size()));
-}
 
 // A safetensors file: the 8-byte length of header, header, then data.
 std::string st_bytes(const std::string& header, const std::string& data) {
@@ -142,15 +131,15 @@ TEST_CASE("hardening: safetensors overlapping tensors are refused whatever their
 }
 
 TEST_CASE("hardening: safetensors files: size cap, truncation, reads in range") {
-  const fs::path d = hard_tmp("st");
-  put(d / "short", "abc");
+  const fs::path d = test::scratch_dir("hardening", "st");
+  test::write_bytes(d / "short", "abc");
   CHECK_THROWS_WITH_AS(st::File(d / "short"), doctest::Contains("at least 8 needed"), Error);
   std::string big(8, '\0');
   const uint64_t huge = st::kMaxHeaderBytes + 1;
   std::memcpy(big.data(), &huge, 8);
-  put(d / "cap", big + "{}");
+  test::write_bytes(d / "cap", big + "{}");
   CHECK_THROWS_WITH_AS(st::File(d / "cap"), doctest::Contains("exceeds the"), Error);
-  put(d / "past", st_bytes("{}", "").substr(0, 8) + "{");
+  test::write_bytes(d / "past", st_bytes("{}", "").substr(0, 8) + "{");
   CHECK_THROWS_WITH_AS(st::File(d / "past"), doctest::Contains("runs past the end"), Error);
   const std::string h = R"({"f":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                         R"("i":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}})";
@@ -159,9 +148,9 @@ TEST_CASE("hardening: safetensors files: size cap, truncation, reads in range") 
   std::memcpy(data.data(), f2, 8);
   const int64_t big_id = int64_t(1) << 40;
   std::memcpy(data.data() + 8, &big_id, 8);
-  put(d / "cut.safetensors", st_bytes(h, data.substr(0, 12)));
+  test::write_bytes(d / "cut.safetensors", st_bytes(h, data.substr(0, 12)));
   CHECK_THROWS_WITH_AS(st::File(d / "cut.safetensors"), doctest::Contains("truncated or corrupt"), Error);
-  put(d / "ok.safetensors", st_bytes(h, data));
+  test::write_bytes(d / "ok.safetensors", st_bytes(h, data));
   st::File f(d / "ok.safetensors");
   CHECK(f.f32("f") == std::vector<float>{1.5f, -2.0f});
   // An I64 value outside int32 used to be truncated silently into a wrong token id.
@@ -175,13 +164,13 @@ TEST_CASE("hardening: safetensors files: size cap, truncation, reads in range") 
 TEST_CASE("hardening: example file with huge header counts is an error, not an overflow") {
   // Found by fuzz_example_file: n = seq_len = 2^31-1 made the expected size 4*n*seq_len
   // overflow int64 (UBSan: signed integer overflow in read_examples).
-  const fs::path d = hard_tmp("ex");
+  const fs::path d = test::scratch_dir("hardening", "ex");
   std::string b(1024, '\0');
   const int32_t h[5] = {kExampleMagic, 1, 0x7fffffff, 0x7fffffff, 5};
   std::memcpy(b.data(), h, sizeof h);
-  put(d / "huge.bin", b);
+  test::write_bytes(d / "huge.bin", b);
   CHECK_THROWS_WITH_AS(read_examples(d / "huge.bin"), doctest::Contains("truncated or damaged"), Error);
-  put(d / "odd.bin", b + "abcdef");
+  test::write_bytes(d / "odd.bin", b + "abcdef");
   CHECK_THROWS_WITH_AS(read_examples(d / "odd.bin"), doctest::Contains("truncated or damaged"), Error);
   fs::remove_all(d);
 }
@@ -248,7 +237,7 @@ TEST_CASE("hardening: train.on_nonfinite is validated and saved with the run") {
 }
 
 TEST_CASE("hardening: a non-finite gradient norm stops the run before the update") {
-  const fs::path d = hard_tmp("nan_stop");
+  const fs::path d = test::scratch_dir("hardening", "nan_stop");
   TrainOptions o;
   o.progress = false;
   o.poison_grad_step = 4;  // after the step-3 eval's checkpoint (always_save)
@@ -265,7 +254,7 @@ TEST_CASE("hardening: a non-finite gradient norm stops the run before the update
 }
 
 TEST_CASE("hardening: on_nonfinite=skip skips the update and goes on") {
-  const fs::path d = hard_tmp("nan_skip");
+  const fs::path d = test::scratch_dir("hardening", "nan_skip");
   TrainOptions o;
   o.progress = false;
   o.poison_grad_step = 1;
@@ -303,8 +292,8 @@ TEST_CASE("hardening: --set with bytes that are not UTF-8 is a usage error") {
 TEST_CASE("hardening: zero-size tensors read as empty vectors") {
   // Found by fuzz_safetensors: f64() of an F64 tensor of shape [0, 5] passed the empty
   // vector's nullptr data to memcpy (UBSan: null pointer passed as argument 1); i32() too.
-  const fs::path d = hard_tmp("st_empty");
-  put(d / "e.safetensors", st_bytes(R"({"$":{"dtype":"F64","shape":[0,5],"data_offsets":[0,0]},)"
+  const fs::path d = test::scratch_dir("hardening", "st_empty");
+  test::write_bytes(d / "e.safetensors", st_bytes(R"({"$":{"dtype":"F64","shape":[0,5],"data_offsets":[0,0]},)"
                                     R"("i":{"dtype":"I32","shape":[0],"data_offsets":[0,0]}})", ""));
   st::File f(d / "e.safetensors");
   CHECK(f.f64("$").empty());

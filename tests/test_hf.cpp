@@ -5,7 +5,6 @@
 // beside the weights (vocab.json + merges.txt) is picked up; course prompt sets are filtered
 // and cut as the course harness does.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -28,11 +27,7 @@ fs::path hf_dir() { return test::source_dir() / "tests" / "fixtures" / "hf_gpt2"
 
 struct TmpDir {
   fs::path p;
-  explicit TmpDir(const std::string& name)
-      : p(fs::temp_directory_path() / ("gptkit_hf_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(p);
-    fs::create_directories(p);
-  }
+  explicit TmpDir(const std::string& name) : p(test::scratch_dir("hf", name)) {}
   ~TmpDir() { fs::remove_all(p); }
 };
 

@@ -28,13 +28,6 @@ GPTConfig tiny(bool bias = true) {
   return c;
 }
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("gptkit_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 std::vector<int32_t> tokens(int n, int V, uint64_t seed) {
   Rng r(seed);
   std::vector<int32_t> t(static_cast<size_t>(n));
@@ -179,7 +172,7 @@ TEST_CASE("checkpoint round trip keeps every bit and the config") {
   c.activation = Activation::Relu;
   GPT m(c);
   m.init_weights(11);
-  fs::path dir = temp_dir("roundtrip") / "ckpt";
+  fs::path dir = test::scratch_dir("test", "roundtrip") / "ckpt";
   save_model(dir, m);
   auto m2 = load_model(dir);
   CHECK(m2->config() == c);
@@ -199,7 +192,7 @@ TEST_CASE("damaged checkpoints give errors that name the tensor or offset") {
   GPTConfig c = tiny();
   GPT m(c);
   m.init_weights(5);
-  fs::path root = temp_dir("damaged");
+  fs::path root = test::scratch_dir("test", "damaged");
   save_model(root / "good", m);
   std::string bytes = read_file(root / "good" / "model.safetensors");
   auto try_load = [&](const std::string& content) -> std::string {

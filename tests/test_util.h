@@ -1,8 +1,11 @@
 #pragma once
+#include <unistd.h>
+
 // Shared helpers for the unit tests.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,20 @@
 namespace gpt::test {
 
 inline std::filesystem::path source_dir() { return GPT_SOURCE_DIR; }
+
+// An empty scratch directory under the system temp dir, unique to this process and name.
+inline std::filesystem::path scratch_dir(const std::string& prefix, const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("gptkit_" + prefix + "_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+// Writes bytes to p exactly (damaged and hand-made files in tests).
+inline void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+}
 
 // max|a - b| / max|b|: the error relative to the reference tensor's scale, which stays
 // meaningful for entries near zero (plain elementwise relative error does not).

@@ -106,7 +106,7 @@ BpeTokenizer BpeTokenizer::from_strings(std::string_view vocab_json, std::string
     try {
       json unused = json::parse(vocab_json);
       (void)unused;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1E888
       fail("{} is not valid JSON ({}); it should map each token to its id, as GPT-2's vocab.json does", vocab_name,
            e.what());
     }

@@ -5,7 +5,7 @@
 # Prints one summary line per target (executions, corpus, result) and appends it to
 # build-fuzz/fuzz-summary.tsv; a crash's input is kept under build-fuzz/artifacts/<name>/.
 # Exits 1 when any target found a crash (or failed to build or run).
-# Env: FUZZ_JOBS (build parallelism, default nproc), GPTKIT_GPT2_VOCAB (real GPT-2 vocab for
+# Env: FUZZ_SEED (a fixed libFuzzer seed, as CI uses), FUZZ_JOBS (build parallelism, default nproc), GPTKIT_GPT2_VOCAB (real GPT-2 vocab for
 # fuzz_bpe_codec), FUZZ_BUILD (build dir, default build-fuzz).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +49,9 @@ for tg in "${targets[@]}"; do
   [ -d "$here/tests/fuzz/corpus/$name" ] && cp "$here/tests/fuzz/corpus/$name"/* "$work/$name"/ 2>/dev/null || true
   log=$build/artifacts/$name/last.log
   set +e
-  "$build/$tg" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+  # FUZZ_SEED fixes libFuzzer's random stream (CI sets it, so a CI run repeats the exploration
+  # checked before landing instead of drawing a new one); unset, every run explores afresh.
+  "$build/$tg" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
     -artifact_prefix="$build/artifacts/$name/" "$work/$name" >"$log" 2>&1
   rc=$?
   set -e

@@ -44,14 +44,19 @@ struct Bucket {
 // of x and dy (4 rows fp32, 8 rows 16-bit): 95 / 128 registers, 5 / 4 blocks per SM. Wider
 // buckets (7-9 taps) take half the rows to stay near those counts. More rows per group cost
 // ~1.5 registers per byte in flight (ptxas unpacks early), which is why the groups are small.
-template <class T, int KB>
+// WIDE (16-bit storage only, GPT_CONV1D_BLC_WIDE=1): twice the channels per thread (forward 8,
+// a 16-byte vector; backward 4, 8 bytes) and, backward, half the rows per group, so the bytes
+// in flight stay the same while the per-row work (addresses, bounds, window shifts) is shared by
+// twice the channels. At copy speed a 16-bit element leaves ~25 issue slots per SM cycle's
+// worth of it, and the 2-channel backward spends a large share of them per row, not per element.
+template <class T, int KB, bool WIDE>
 struct FwdCfg {
-  static constexpr int V = 4;
+  static constexpr int V = WIDE ? 8 : 4;
   static constexpr int R = KB <= 5 ? 4 : 2;
 };
-template <class T, int KB>
+template <class T, int KB, bool WIDE>
 struct BwdCfg {
-  static constexpr int V = 2;
+  static constexpr int V = WIDE ? 4 : 2;
   static constexpr int R = (32 / (V * int(sizeof(T)))) / (KB <= 5 ? 1 : 2);
 };
 
@@ -122,12 +127,12 @@ __host__ __device__ __forceinline__ Geo geo(int64_t C, int64_t L, int V, int seg
   return {(C + 32 * V - 1) / (32 * V), (L + int64_t(kWarps) * seg - 1) / (int64_t(kWarps) * seg)};
 }
 
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 __global__ void __launch_bounds__(kThreads)
     blc2_fwd(Shape s, T* __restrict__ y, const T* __restrict__ x, const float* __restrict__ w,
              const float* __restrict__ bias, int seg, bool vec) {
   using Bk = Bucket<KB, SAME>;
-  constexpr int V = FwdCfg<T, KB>::V, R = FwdCfg<T, KB>::R, PB = Bk::PB, HR = Bk::HR;
+  constexpr int V = FwdCfg<T, KB, WIDE>::V, R = FwdCfg<T, KB, WIDE>::R, PB = Bk::PB, HR = Bk::HR;
   const Geo g = geo(s.C, s.L, V, seg);
   const int64_t cb = blockIdx.x % g.cblocks;
   const int64_t lb = (blockIdx.x / g.cblocks) % g.lblocks;
@@ -213,13 +218,13 @@ __device__ __forceinline__ void emit(const Shape& s, float* part, int64_t prow, 
 //   dx[t] = sum_j w[j] g[t + PB - j],  dw[j] += g[p] x[p - PB + j],  dbias += g[p].
 // The thread streams p over [l0 - HR, l1 - 1 + PB]: x rows p - PB .. p + HR give pre(p) and the
 // dw terms (own rows only), g rows p - KB + 1 .. p give dx[p - PB].
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 __global__ void __launch_bounds__(kThreads)
     blc2_bwd(Shape s, T* __restrict__ dx, float* dw, float* dbias, const T* __restrict__ dy,
              const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
              float* part, int seg, bool vec) {
   using Bk = Bucket<KB, SAME>;
-  constexpr int V = BwdCfg<T, KB>::V, R = BwdCfg<T, KB>::R, PB = Bk::PB, HR = Bk::HR;
+  constexpr int V = BwdCfg<T, KB, WIDE>::V, R = BwdCfg<T, KB, WIDE>::R, PB = Bk::PB, HR = Bk::HR;
   constexpr int NJ = (KB + 1) * V;
   __shared__ float red[kWarps][NJ][33];
   const Geo g = geo(s.C, s.L, V, seg);
@@ -397,15 +402,15 @@ int occupancy(K kernel) {
 #endif
 }
 
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 int seg_fwd(const Desc& d) {
-  static const int occ = occupancy(&blc2_fwd<T, KB, SAME>);
-  return pick_seg(d, FwdCfg<T, KB>::V, occ);
+  static const int occ = occupancy(&blc2_fwd<T, KB, SAME, WIDE>);
+  return pick_seg(d, FwdCfg<T, KB, WIDE>::V, occ);
 }
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 int seg_bwd(const Desc& d) {
-  static const int occ = occupancy(&blc2_bwd<T, KB, SAME>);
-  return pick_seg(d, BwdCfg<T, KB>::V, occ);
+  static const int occ = occupancy(&blc2_bwd<T, KB, SAME, WIDE>);
+  return pick_seg(d, BwdCfg<T, KB, WIDE>::V, occ);
 }
 
 int64_t grid_blocks(const Desc& d, int V, int seg) {
@@ -422,75 +427,87 @@ bool vec_ok(const Desc& d, std::initializer_list<const void*> ptrs) {
   return true;
 }
 
-// Op<T, KB, SAME>::run(d, args...) for d's dtype and tap bucket.
-template <template <class, int, bool> class Op, class T, class... A>
+bool wide() {
+  static const bool v = [] {
+    const char* e = std::getenv("GPT_CONV1D_BLC_WIDE");
+    return e && *e && std::string(e) != "0";
+  }();
+  return v;
+}
+
+// Op<T, KB, SAME, WIDE>::run(d, args...) for d's dtype and tap bucket.
+template <template <class, int, bool, bool> class Op, class T, bool WIDE, class... A>
 auto by_bucket(const Desc& d, A&&... a) {
   const bool same = d.padding == Padding::Same;
   switch (vec_bucket(d) * (same ? -1 : 1)) {
-    case 2: return Op<T, 2, false>::run(d, a...);
-    case 3: return Op<T, 3, false>::run(d, a...);
-    case 4: return Op<T, 4, false>::run(d, a...);
-    case 8: return Op<T, 8, false>::run(d, a...);
-    case -3: return Op<T, 3, true>::run(d, a...);
-    case -5: return Op<T, 5, true>::run(d, a...);
-    case -7: return Op<T, 7, true>::run(d, a...);
-    case -9: return Op<T, 9, true>::run(d, a...);
+    case 2: return Op<T, 2, false, WIDE>::run(d, a...);
+    case 3: return Op<T, 3, false, WIDE>::run(d, a...);
+    case 4: return Op<T, 4, false, WIDE>::run(d, a...);
+    case 8: return Op<T, 8, false, WIDE>::run(d, a...);
+    case -3: return Op<T, 3, true, WIDE>::run(d, a...);
+    case -5: return Op<T, 5, true, WIDE>::run(d, a...);
+    case -7: return Op<T, 7, true, WIDE>::run(d, a...);
+    case -9: return Op<T, 9, true, WIDE>::run(d, a...);
     default: raise_error("conv1d cuda-vec BLC v2: no kernel for this width");
   }
 }
-template <template <class, int, bool> class Op, class... A>
+// fp32 has no wide variant: it already runs at 93% of copy speed with 4 / 2 channels.
+template <template <class, int, bool, bool> class Op, class... A>
 auto by_dtype(const Desc& d, A&&... a) {
   switch (d.dtype) {
-    case DType::F32: return by_bucket<Op, float>(d, a...);
-    case DType::BF16: return by_bucket<Op, __nv_bfloat16>(d, a...);
-    default: return by_bucket<Op, __half>(d, a...);
+    case DType::F32: return by_bucket<Op, float, false>(d, a...);
+    case DType::BF16:
+      return wide() ? by_bucket<Op, __nv_bfloat16, true>(d, a...)
+                    : by_bucket<Op, __nv_bfloat16, false>(d, a...);
+    default:
+      return wide() ? by_bucket<Op, __half, true>(d, a...) : by_bucket<Op, __half, false>(d, a...);
   }
 }
 
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 struct NameOp {
   static std::string run(const Desc& d, Pass pass) {
     const bool fwd = pass == Pass::Forward;
-    const int V = fwd ? FwdCfg<T, KB>::V : BwdCfg<T, KB>::V;
-    const int R = fwd ? FwdCfg<T, KB>::R : BwdCfg<T, KB>::R;
-    const int seg = fwd ? seg_fwd<T, KB, SAME>(d) : seg_bwd<T, KB, SAME>(d);
-    return "cuda-vec: BLC v2, " + std::to_string(V) + " channels x " + std::to_string(R) +
+    const int V = fwd ? FwdCfg<T, KB, WIDE>::V : BwdCfg<T, KB, WIDE>::V;
+    const int R = fwd ? FwdCfg<T, KB, WIDE>::R : BwdCfg<T, KB, WIDE>::R;
+    const int seg = fwd ? seg_fwd<T, KB, SAME, WIDE>(d) : seg_bwd<T, KB, SAME, WIDE>(d);
+    return std::string(WIDE ? "cuda-vec: BLC v2 wide, " : "cuda-vec: BLC v2, ") + std::to_string(V) + " channels x " + std::to_string(R) +
            "-row groups per thread, " + std::to_string(seg) + " rows per warp, taps<=" +
            std::to_string(KB);
   }
 };
 
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 struct SegOp {
   static int run(const Desc& d, Pass pass) {
-    return pass == Pass::Forward ? seg_fwd<T, KB, SAME>(d) : seg_bwd<T, KB, SAME>(d);
+    return pass == Pass::Forward ? seg_fwd<T, KB, SAME, WIDE>(d) : seg_bwd<T, KB, SAME, WIDE>(d);
   }
 };
 
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 struct FwdOp {
   static void run(const Desc& d, void* y, const void* x, const float* w, const float* b,
                   cudaStream_t st) {
     const Shape s = shape_of(d);
-    constexpr int V = FwdCfg<T, KB>::V;
-    const int seg = seg_fwd<T, KB, SAME>(d);
+    constexpr int V = FwdCfg<T, KB, WIDE>::V;
+    const int seg = seg_fwd<T, KB, SAME, WIDE>(d);
     const bool vec = vec_ok<T, V>(d, {x, y});
-    auto kern = &blc2_fwd<T, KB, SAME>;
+    auto kern = &blc2_fwd<T, KB, SAME, WIDE>;
     GPT_LAUNCH(kern, unsigned(grid_blocks(d, V, seg)), kThreads, 0, st, s, static_cast<T*>(y),
                static_cast<const T*>(x), w, b, seg, vec);
     check_launch("blc2_fwd");
   }
 };
 
-template <class T, int KB, bool SAME>
+template <class T, int KB, bool SAME, bool WIDE>
 struct BwdOp {
   static void run(const Desc& d, void* dx, float* dw, float* db, const void* dy, const void* x,
                   const float* w, const float* b, float* part, cudaStream_t st) {
     const Shape s = shape_of(d);
-    constexpr int V = BwdCfg<T, KB>::V;
-    const int seg = seg_bwd<T, KB, SAME>(d);
+    constexpr int V = BwdCfg<T, KB, WIDE>::V;
+    const int seg = seg_bwd<T, KB, SAME, WIDE>(d);
     const bool vec = vec_ok<T, V>(d, {x, dy, dx});
-    auto kern = &blc2_bwd<T, KB, SAME>;
+    auto kern = &blc2_bwd<T, KB, SAME, WIDE>;
     GPT_LAUNCH(kern, unsigned(grid_blocks(d, V, seg)), kThreads, 0, st, s, static_cast<T*>(dx), dw,
                db, static_cast<const T*>(dy), static_cast<const T*>(x), w, b, part, seg, vec);
     check_launch("blc2_bwd");

@@ -125,11 +125,19 @@ template <class T>
 __device__ __forceinline__ float exp_neg(float v) {
   if constexpr (sizeof(T) == 4) return expf(-v); else return __expf(-v);
 }
+// Likewise the division: an IEEE fp32 divide is a ~10-instruction sequence with a slow-path
+// branch, which the 16-bit kernels (twice the elements per byte) cannot afford at copy speed;
+// __fdividef is a reciprocal and a multiply (2 ulp), and gives the right limit 0 when the
+// denominator overflows to infinity (v -> -inf).
 template <class T>
-__device__ __forceinline__ float silu(float v) { return v / (1.0f + exp_neg<T>(v)); }
+__device__ __forceinline__ float div_silu(float a, float b) {
+  if constexpr (sizeof(T) == 4) return a / b; else return __fdividef(a, b);
+}
+template <class T>
+__device__ __forceinline__ float silu(float v) { return div_silu<T>(v, 1.0f + exp_neg<T>(v)); }
 template <class T>
 __device__ __forceinline__ float silu_grad(float pre) {
-  float s = 1.0f / (1.0f + exp_neg<T>(pre));
+  float s = div_silu<T>(1.0f, 1.0f + exp_neg<T>(pre));
   return s * (1.0f + pre * (1.0f - s));
 }
 

@@ -110,3 +110,4 @@ T __shfl_xor_sync(unsigned mask, T v, int m, int width = 32) {
 }
 inline float atomicAdd(float* p, float v) { return std::atomic_ref<float>(*p).fetch_add(v); }
 #define __expf(v) ::expf(v)
+#define __fdividef(a, b) ((a) / (b))

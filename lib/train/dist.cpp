@@ -60,6 +60,10 @@ double allreduce_sum(double v) {
   return v;
 }
 
+void allreduce_sum(std::vector<double>& v) {
+  if (g_world > 1) MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+
 int allreduce_max(int v) {
   if (g_world > 1) MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   return v;
@@ -82,6 +86,7 @@ void init(int*, char***) {
 void finalize() {}
 void allreduce_sum(float*, size_t) {}
 double allreduce_sum(double v) { return v; }
+void allreduce_sum(std::vector<double>&) {}
 int allreduce_max(int v) { return v; }
 void abort(int code) { std::exit(code); }
 

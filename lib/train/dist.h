@@ -4,6 +4,7 @@
 // summed with MPI_Allreduce before the (identical) update on every rank. Built without MPI,
 // or started without mpirun, there is one rank and every call is a no-op.
 #include <cstddef>
+#include <vector>
 
 namespace gpt::dist {
 
@@ -21,6 +22,10 @@ bool is_root();
 // In-place sums over all ranks.
 void allreduce_sum(float* data, size_t n);
 double allreduce_sum(double v);
+// Elementwise over ranks, untimed (evaluation, not the step's gradient exchange). Where each
+// element has one contributing rank and zeros elsewhere, the sum is exact, so a result
+// assembled from it does not depend on the number of ranks.
+void allreduce_sum(std::vector<double>& v);
 int allreduce_max(int v);
 // Seconds this rank has spent in allreduce_sum(float*) so far (the scaling benchmark's
 // communication time per step).

@@ -48,6 +48,7 @@ RunConfig RunConfig::from_json(const json& j) {
     r.get("eval_iters", t.eval_iters);
     r.get("log_interval", t.log_interval);
     r.get("always_save", t.always_save);
+    r.get("stop_at_val_acc", t.stop_at_val_acc);
     r.get("on_nonfinite", t.on_nonfinite);
     r.get("seed", t.seed);
     r.finish();
@@ -71,6 +72,8 @@ RunConfig RunConfig::from_json(const json& j) {
   check(t.eval_interval > 0, "train.eval_interval must be positive, got {}", t.eval_interval);
   check(t.eval_iters > 0, "train.eval_iters must be positive, got {}", t.eval_iters);
   check(t.log_interval > 0, "train.log_interval must be positive, got {}", t.log_interval);
+  check(t.stop_at_val_acc >= 0 && t.stop_at_val_acc <= 1,
+        "train.stop_at_val_acc must be in [0, 1] (0 disables it), got {}", t.stop_at_val_acc);
   check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda, got '{}'", c.device);
   check(!c.out_dir.empty(), "out_dir must not be empty");
   return c;
@@ -87,7 +90,7 @@ json RunConfig::to_json() const {
             {"weight_decay", t.weight_decay}, {"beta1", t.beta1}, {"beta2", t.beta2}, {"eps", t.eps},
             {"grad_clip", t.grad_clip}, {"eval_interval", t.eval_interval},
             {"eval_iters", t.eval_iters}, {"log_interval", t.log_interval},
-            {"always_save", t.always_save}, {"on_nonfinite", t.on_nonfinite}, {"seed", t.seed}}},
+            {"always_save", t.always_save}, {"stop_at_val_acc", t.stop_at_val_acc}, {"on_nonfinite", t.on_nonfinite}, {"seed", t.seed}}},
           {"out_dir", out_dir},
           {"device", device},
           {"tf32", tf32}};

@@ -57,6 +57,10 @@ fs::path resolve(const std::string& dir, const std::string& file) {
   return p.is_absolute() ? p : fs::path(dir) / p;
 }
 
+// Evaluation is split across ranks: rank r takes batches r, r+W, r+2W, ... Each batch's
+// figures land in their own slot (zeros from the other ranks), the slots are summed over ranks
+// (exactly: one nonzero term each) and then added in batch order, so every rank gets the same
+// result, bit for bit the one a single rank computes.
 struct Evaluator {
   const Dataset* train;
   const Dataset* val;
@@ -66,35 +70,47 @@ struct Evaluator {
   // Mean loss over a fixed set of batches: the same batches at every eval, so the curve
   // measures the model, not the draw.
   double loss(TrainEngine& m, const Dataset& ds, uint64_t split) {
-    double s = 0;
-    for (int k = 0; k < iters; ++k) {
+    std::vector<double> per(size_t(iters), 0.0);
+    for (int k = dist::rank(); k < iters; k += dist::world()) {
       ds.batch(mix(seed ^ kEvalTag, split, uint64_t(k)), B, T, x.data(), y.data());
-      s += m.forward(x.data(), y.data(), B, T, false, 0);
+      per[size_t(k)] = m.forward(x.data(), y.data(), B, T, false, 0);
     }
+    dist::allreduce_sum(per);
+    double s = 0;
+    for (double v : per) s += v;
     return s / iters;
   }
   // Example datasets: loss and argmax accuracy over the scored targets of every row, so a
   // test split is measured in full, the same way at every eval.
   struct Full { double loss = 0, acc = 0; int64_t scored = 0; };
   Full full(TrainEngine& m, const Dataset& ds, int V) {
-    Full r;
-    double loss_sum = 0;
-    int64_t correct = 0;
-    for (int64_t first = 0; first < ds.num_examples(); first += B) {
-      ds.examples(first, B, T, x.data(), y.data());
+    const int64_t nb = (ds.num_examples() + B - 1) / B;
+    std::vector<double> per(size_t(nb) * 3, 0.0);  // per batch: loss * count, count, correct
+    for (int64_t k = dist::rank(); k < nb; k += dist::world()) {
+      ds.examples(k * B, B, T, x.data(), y.data());
       const float l = m.forward(x.data(), y.data(), B, T, false, 0);
       if (m.loss_count() == 0) continue;
-      loss_sum += double(l) * double(m.loss_count());
-      r.scored += m.loss_count();
+      int64_t correct = 0;
       const float* lg = m.logits();
       for (int64_t i = 0; i < int64_t(B) * T; ++i) {
         if (y[size_t(i)] < 0) continue;
         const float* row = lg + i * V;
         correct += int(std::max_element(row, row + V) - row) == y[size_t(i)];
       }
+      per[size_t(k) * 3] = double(l) * double(m.loss_count());
+      per[size_t(k) * 3 + 1] = double(m.loss_count());
+      per[size_t(k) * 3 + 2] = double(correct);
+    }
+    dist::allreduce_sum(per);
+    Full r;
+    double loss_sum = 0, correct = 0;
+    for (int64_t k = 0; k < nb; ++k) {
+      loss_sum += per[size_t(k) * 3];
+      r.scored += int64_t(per[size_t(k) * 3 + 1]);
+      correct += per[size_t(k) * 3 + 2];
     }
     r.loss = r.scored ? loss_sum / double(r.scored) : std::numeric_limits<double>::quiet_NaN();
-    r.acc = r.scored ? double(correct) / double(r.scored) : std::numeric_limits<double>::quiet_NaN();
+    r.acc = r.scored ? correct / double(r.scored) : std::numeric_limits<double>::quiet_NaN();
     return r;
   }
 };
@@ -143,8 +159,9 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   cfg.model.validate();
 
   // --- ranks: rank r runs micro-batches r*A .. r*A+A-1 of each step (A = grad_accum), so W
-  // ranks draw exactly the micro-batches one rank with grad_accum W*A would. Rank 0 alone
-  // evaluates, logs and writes; every rank holds the whole model and optimizer.
+  // ranks draw exactly the micro-batches one rank with grad_accum W*A would. Every rank takes
+  // its share of the eval batches (Evaluator); rank 0 alone logs and writes. Every rank holds
+  // the whole model and optimizer.
   const int W = dist::world(), A = tp.grad_accum;
   const bool root = dist::is_root();
   const bool progress = opts.progress && root;
@@ -220,13 +237,16 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     res.checkpoint = ckpt.string();
     if (progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
   };
+  int last_eval_step = -1;
   auto evaluate = [&](int step) {
-    if (!root) return;
+    last_eval_step = step;
     double tl = ev.loss(*engine, *train_ds, 0), vl;
     if (val_ds->num_examples() > 0) {
       const Evaluator::Full f = ev.full(*engine, *val_ds, cfg.model.vocab_size);
       vl = f.loss;
       res.last_val_acc = f.acc;
+      // Every rank holds the same f.acc (Evaluator), so every rank stops at the same step.
+      if (tp.stop_at_val_acc > 0 && f.acc >= tp.stop_at_val_acc) res.reached_target = true;
       metrics.write({{"kind", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl}, {"val_acc", f.acc},
                      {"val_scored", f.scored}, {"elapsed_s", now_s() - t_start}});
       if (progress)
@@ -266,6 +286,12 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   for (; st.step < tp.max_iters; ) {
     const int step = st.step;
     if (step % tp.eval_interval == 0 && !(opts.resume && step == res.start_step)) evaluate(step);
+    if (res.reached_target) {
+      if (progress)
+        std::fprintf(stderr, "%sval accuracy %.4f >= train.stop_at_val_acc %g at step %d: stopping\n",
+                     tty ? "\r\033[K" : "", res.last_val_acc, tp.stop_at_val_acc, step);
+      break;
+    }
     if (stop_requested()) break;
     if (step == profile_from) prof::enable(true);
     const double t0 = now_s();
@@ -357,8 +383,9 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     std::fprintf(stderr, "stopped at step %d; resume with: gpt-train --config <config> --out %s --resume\n",
                  st.step, out.string().c_str());
   } else {
-    if (!(opts.resume && st.step == res.start_step && st.step % tp.eval_interval == 0)) evaluate(st.step);
-    if (!saved_any) save("end of training");
+    if (last_eval_step != st.step && !(opts.resume && st.step == res.start_step && st.step % tp.eval_interval == 0))
+      evaluate(st.step);
+    if (!saved_any) save(res.reached_target ? "target accuracy" : "end of training");
   }
   res.end_step = st.step;
   res.world_size = W;

@@ -26,6 +26,7 @@ struct TrainResult {
   double last_val_acc = -1;  // accuracy on scored targets, for example datasets (-1: none)
   double elapsed_s = 0, tokens_per_s = 0;
   bool interrupted = false;
+  bool reached_target = false;  // stopped early by train.stop_at_val_acc
   int world_size = 1;
   double allreduce_s = 0;  // this rank's time in gradient allreduces
   int skipped_steps = 0;  // updates skipped for a non-finite loss or gradient (on_nonfinite=skip)

@@ -47,9 +47,35 @@ for k in wa:
 PY
 }
 cmp_runs "$t/one" "$t/two" 1e-6 && ok "2 ranks == 1 rank with grad_accum=2 (losses, final weights, 1e-6)" || bad "2 ranks vs grad_accum=2"
+# Both ranks evaluate (half the batches each): the step-0 eval, from identical weights, is
+# bit-equal to one rank's, and the later ones agree as the weights do.
+python3 - "$t/one" "$t/two" <<'PY' && ok "eval split over 2 ranks == 1 rank's eval (step 0 bit-equal)" || bad "eval split over ranks"
+import json, sys
+ev = [[r for r in map(json.loads, open(d + "/metrics.jsonl")) if r["kind"] == "eval"] for d in sys.argv[1:]]
+assert [r["step"] for r in ev[0]] == [r["step"] for r in ev[1]] and ev[0][0]["step"] == 0
+for a, b in zip(*ev):
+    tol = 0 if a["step"] == 0 else 1e-5
+    for k in ("train_loss", "val_loss"):
+        assert abs(a[k] - b[k]) <= tol * abs(a[k]), (a, b)
+PY
 grep -q '"world_size": 2' "$t/two/ckpt/trainer.json" && ok "checkpoint records world_size 2" || bad "world_size in trainer.json"
 [ ! -s "$t/two.out" ] && [ "$(grep -c '"kind":"eval"' "$t/two/metrics.jsonl")" = 4 ] && ok "rank 0 alone writes metrics" \
   || bad "metrics written once: $(cat "$t/two/metrics.jsonl")"
+
+# Example files (per-example accuracy over the whole test split): 37 test examples in batches of
+# 4 leave an odd number of batches and a short last one; the 2-rank step-0 eval equals 1 rank's.
+"$build/gpt-assoc-recall" data --preset course-ar --train 64 --test 37 --out "$t/ar" > /dev/null
+arcfg=(-c "$src/configs/assoc_q1.json" --set data.dir="$t/ar" --set model.n_layer=1 --set model.n_embd=32
+       --set train.batch_size=4 --set train.max_iters=1 --set train.eval_interval=1 --set train.lr_decay_iters=1 -q)
+"$build/gpt-train" "${arcfg[@]}" --out "$t/ar1"
+mpi "$build/gpt-train" "${arcfg[@]}" --out "$t/ar2" 2> "$t/ar2.err" || bad "2 ranks on example files: $(cat "$t/ar2.err")"
+python3 - "$t/ar1" "$t/ar2" <<'PY' && ok "2-rank eval of an example test split == 1 rank's (loss, accuracy, count)" || bad "example eval split"
+import json, sys
+ev = [[r for r in map(json.loads, open(d + "/metrics.jsonl")) if r["kind"] == "eval"][0] for d in sys.argv[1:]]
+assert ev[0]["step"] == 0 and ev[0]["val_scored"] == 37, ev
+for k in ("train_loss", "val_loss", "val_acc", "val_scored"):
+    assert ev[0][k] == ev[1][k], (k, ev)
+PY
 
 # 2. a 2-rank resume continues bit-exactly
 mpi "$build/gpt-train" "${cfg[@]}" --set train.max_iters=5 --out "$t/res" 2>/dev/null

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "recall/codes.h"
 #include "recall/evaluate.h"
@@ -340,5 +341,60 @@ TEST_CASE("assoc train: a short run on example data reports accuracy on the scor
     }
   }
   CHECK(evals == 3);
+  fs::remove_all(d);
+}
+
+TEST_CASE("assoc train presets: every MQAR preset is Zoology's setup with block_size = its L") {
+  const TrainPreset base = train_preset("mqar");
+  CHECK(base.data.name == "mqar-64");
+  for (const auto& [name, L, n, batch] : std::vector<std::tuple<std::string, int, int, int>>{
+           {"mqar-64", 64, 4, 512}, {"mqar-128", 128, 8, 512}, {"mqar-256", 256, 16, 256}, {"mqar-512", 512, 64, 128}}) {
+    const TrainPreset t = train_preset(name);
+    CHECK(t.data.mqar.seq_len == L);
+    CHECK(t.data.mqar.pairs == n);
+    CHECK(t.n_train == 100000);
+    CHECK(t.n_test == 3000);
+    CHECK(t.config["model"]["block_size"] == L);
+    CHECK(t.config["train"]["batch_size"] == batch);
+    const int epoch = (100000 + batch - 1) / batch;
+    CHECK(t.config["train"]["max_iters"] == 64 * epoch);
+    CHECK(t.config["train"]["eval_interval"] == epoch);
+    json a = t.config["model"], b = base.config["model"];
+    a.erase("block_size");
+    b.erase("block_size");
+    CHECK(a == b);
+  }
+  CHECK_THROWS_AS(train_preset("mqar-1024"), UsageError);
+}
+
+TEST_CASE("assoc train: stop_at_val_acc ends the run at the first eval that accurate") {
+  const fs::path d = test::scratch_dir("assoc", "stop_at");
+  Preset p = preset("mqar-64");
+  p.mqar.vocab = 256;
+  write_task_data((d / "data").string(), p, 64, 20, 0);
+  // The hand-built induction model is exact on this data, so the step-0 eval reaches 1.0.
+  InductionModel im = build_induction(256, 64);
+  save_model(d / "hc", *im.model);
+  auto run = [&](double target, const std::string& name) {
+    RunConfig rc = RunConfig::from_json(json{
+        {"model", im.model->config().to_json()},
+        {"data", {{"dir", (d / "data").string()}}},
+        {"train", {{"batch_size", 8}, {"max_iters", 6}, {"eval_interval", 3}, {"eval_iters", 1},
+                   {"warmup_iters", 0}, {"lr", 1e-6}, {"min_lr", 0.0}, {"stop_at_val_acc", target}}},
+        {"out_dir", (d / name).string()}});
+    TrainOptions o;
+    o.progress = false;
+    o.init_from = (d / "hc").string();
+    return train(rc, o);
+  };
+  const TrainResult stopped = run(0.99, "stop");
+  CHECK(stopped.reached_target);
+  CHECK(stopped.end_step == 0);
+  CHECK(stopped.last_val_acc == 1.0);
+  CHECK(fs::exists(d / "stop" / "ckpt" / "trainer.json"));  // the run still leaves a checkpoint
+  const TrainResult full = run(0.0, "full");  // 0: off
+  CHECK_FALSE(full.reached_target);
+  CHECK(full.end_step == 6);
+  CHECK_THROWS_AS(RunConfig::from_json(json{{"train", {{"stop_at_val_acc", 1.5}}}, {"data", {{"dir", "x"}}}}), Error);
   fs::remove_all(d);
 }

@@ -64,13 +64,17 @@ int main(int argc, char** argv) {
   gpt::recall::TrainArgs ta;
   bool quiet = false;
   auto* tr = app.add_subcommand("train", "train a GPT on AR data with the core trainer; test accuracy goes to metrics.jsonl");
-  tr->add_option("--preset", ta.preset, "q1 (the course's model on its AR data) or mqar (2-layer attention-only)")
+  tr->add_option("--preset", ta.preset,
+                 "q1 (the course's model on its AR data), or mqar (= mqar-64), mqar-128, mqar-256, mqar-512 "
+                 "(a 2-layer attention-only model on that MQAR preset)")
       ->capture_default_str();
   tr->add_option("--config", ta.config, "run config replacing the preset's (data.dir and out_dir are set here)")
       ->check(CLI::ExistingFile);
   tr->add_option("--set", ta.sets, "override a config key, e.g. --set train.max_iters=100 (repeatable)")->take_all();
   tr->add_option("--out", ta.out, "run directory")->required();
   tr->add_option("--data", ta.data, "data directory (default <out>/data, generated when missing)");
+  tr->add_option("--device", ta.device, "cpu or cuda (a CUDA build; overrides the config's device)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   tr->add_flag("-q,--quiet", quiet, "no progress on stderr");
   tr->add_flag("--json", json_out, "print a JSON summary on stdout");
 

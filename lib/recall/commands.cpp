@@ -159,6 +159,7 @@ json run_train(const TrainArgs& a, std::FILE* human) {
   }
   cfg["data"] = {{"dir", data}, {"train", "train.bin"}, {"val", "val.bin"}};
   cfg["out_dir"] = a.out;
+  if (!a.device.empty()) cfg["device"] = a.device;
   for (const auto& o : a.sets) apply_override(cfg, o);
   RunConfig rc = RunConfig::from_json(cfg);
   TrainOptions opts;
@@ -176,7 +177,8 @@ json run_train(const TrainArgs& a, std::FILE* human) {
     std::fprintf(human, "test accuracy on the recalled token: %.4f after %d steps (%.1f s); checkpoint %s\n",
                  r.last_val_acc, r.end_step, r.elapsed_s, r.checkpoint.c_str());
   return {{"out_dir", r.out_dir}, {"checkpoint", r.checkpoint}, {"steps", r.end_step}, {"test_accuracy", r.last_val_acc},
-          {"val_loss", r.last_val_loss}, {"elapsed_s", r.elapsed_s}, {"interrupted", r.interrupted}};
+          {"val_loss", r.last_val_loss}, {"elapsed_s", r.elapsed_s}, {"interrupted", r.interrupted},
+          {"reached_target", r.reached_target}};
 }
 
 }  // namespace gpt::recall

@@ -47,6 +47,7 @@ struct TrainArgs {
   std::string config;  // a run config file replacing the preset's
   std::vector<std::string> sets;
   std::string out, data;
+  std::string device;  // empty: the config's
   bool progress = true;
 };
 json run_train(const TrainArgs& a, std::FILE* human);

@@ -92,5 +92,10 @@ expect_rc "unknown position code" 2 "unknown position code" ar hardcode --preset
 expect_rc "block_size mismatch" 1 "model.block_size=102" "$build/gpt-train" -c "$src/configs/assoc_q1.json" \
   --set data.dir="$t/q1data" --out "$t/gt2" -q --set model.block_size=64
 expect_rc "no subcommand" 2 "subcommand" ar
+expect_rc "unknown device" 2 "device" ar train --preset mqar --out "$t/dev" --device tpu
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  expect_fail "train --device cuda without a GPU" "--device cpu" ar train --preset q1 --data "$t/q1data" \
+    --out "$t/dev" --device cuda -q --set train.max_iters=1
+fi
 
 finish assoc_recall

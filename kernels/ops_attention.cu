@@ -17,32 +17,16 @@
 #include <string>
 
 #include "cuda_common.h"
+#include "device_util.cuh"
 #include "ops_cuda.h"
 
 namespace gpt::cuda {
 namespace {
 
-// gpt::splitmix64 / gpt::hash_uniform (core/rng.h), bit for bit, so the GPU drops exactly the
-// attention entries the CPU drops.
-__device__ __forceinline__ uint64_t splitmix64_dev(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-__device__ __forceinline__ float hash_uniform_dev(uint64_t seed, uint64_t index) {
-  return float(splitmix64_dev(seed ^ splitmix64_dev(index)) >> 40) * (1.0f / 16777216.0f);
-}
+using dev::hash_uniform;
 
-// Butterfly reductions: every lane ends with the result, and the order is fixed.
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
+__device__ __forceinline__ float warp_sum(float v) { return dev::warp_reduce(v, dev::SumOp()); }
+__device__ __forceinline__ float warp_max(float v) { return dev::warp_reduce(v, dev::MaxOp()); }
 
 constexpr int64_t kAlign = 64;
 int64_t aligned(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
@@ -121,7 +105,7 @@ __global__ void causal_softmax(float* att, float* pd, int64_t rows, int T, float
   for (int j = lane; j < T; j += 32) {
     const float v = j <= t ? expf(a[j] - mx) * inv : 0.0f;
     a[j] = v;
-    if (pd) pd[r * T + j] = hash_uniform_dev(seed, uint64_t(r) * T + j) >= p ? v * keep_scale : 0.0f;
+    if (pd) pd[r * T + j] = hash_uniform(seed, uint64_t(r) * T + j) >= p ? v * keep_scale : 0.0f;
   }
 }
 
@@ -130,7 +114,7 @@ __global__ void dropout_att(float* pd, const float* att, int64_t n, float p, flo
                             uint64_t seed) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
-    pd[i] = hash_uniform_dev(seed, uint64_t(i)) >= p ? att[i] * keep_scale : 0.0f;
+    pd[i] = hash_uniform(seed, uint64_t(i)) >= p ? att[i] * keep_scale : 0.0f;
 }
 
 // Softmax backward per row, as the CPU: g = dropout'(dPd), dS = P * (g - sum_j g P) * scale,
@@ -147,7 +131,7 @@ __global__ void causal_softmax_bwd(float* ds, const float* att, int64_t rows, in
   for (int j = lane; j <= t; j += 32) {
     float x = g[j];
     if (p > 0.0f) {
-      x = hash_uniform_dev(seed, uint64_t(r) * T + j) >= p ? x * keep_scale : 0.0f;
+      x = hash_uniform(seed, uint64_t(r) * T + j) >= p ? x * keep_scale : 0.0f;
       g[j] = x;
     }
     dot += x * P[j];
@@ -291,35 +275,12 @@ __global__ void kv_append(float* kcache, float* vcache, const float* qkv, int B,
   }
 }
 
-// Block-wide reductions in a fixed order: warp butterflies, then warp 0 over the warp results.
-// red needs 32 floats; every thread gets the result.
-__device__ float block_max(float v, float* red) {
-  const int lane = threadIdx.x % 32, w = threadIdx.x / 32, nw = blockDim.x / 32;
-  v = warp_max(v);
-  __syncthreads();  // red may still be read from a previous reduction
-  if (lane == 0) red[w] = v;
-  __syncthreads();
-  if (w == 0) {
-    float x = lane < nw ? red[lane] : -INFINITY;
-    x = warp_max(x);
-    if (lane == 0) red[0] = x;
-  }
-  __syncthreads();
-  return red[0];
+// Block-wide reductions in a fixed order (device_util.cuh); red needs 32 floats.
+__device__ __forceinline__ float block_max(float v, float* red) {
+  return dev::block_reduce(v, dev::MaxOp(), -INFINITY, red);
 }
-__device__ float block_sum(float v, float* red) {
-  const int lane = threadIdx.x % 32, w = threadIdx.x / 32, nw = blockDim.x / 32;
-  v = warp_sum(v);
-  __syncthreads();
-  if (lane == 0) red[w] = v;
-  __syncthreads();
-  if (w == 0) {
-    float x = lane < nw ? red[lane] : 0.0f;
-    x = warp_sum(x);
-    if (lane == 0) red[0] = x;
-  }
-  __syncthreads();
-  return red[0];
+__device__ __forceinline__ float block_sum(float v, float* red) {
+  return dev::block_reduce(v, dev::SumOp(), 0.0f, red);
 }
 
 // One block per (b, h, i): new position i attends to cached keys [0, len + i]. S is this

@@ -79,6 +79,11 @@ std::optional<TextCodec> load_tokenizer(const std::filesystem::path& ckpt, int m
 
 namespace {
 
+// A file argument, where "-" is stdin (as for gpt-prepare's inputs).
+std::string read_text_arg(const std::string& file) {
+  return file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(file);
+}
+
 // Text needs a tokenizer; say which files would give one.
 void require_tokenizer(const std::optional<TextCodec>& tok, int model_vocab, const std::string& ckpt) {
   if (tok) return;
@@ -128,7 +133,7 @@ std::vector<int32_t> prompt_ids(const PromptFlags& f, const std::optional<TextCo
   } else {
     std::string text = f.text.value_or("\n");
     if (!f.file.empty())
-      text = f.file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(f.file);
+      text = read_text_arg(f.file);
     check(!text.empty(), "the prompt is empty; give at least one character (or --prompt-tokens)");
     require_tokenizer(tok, model_vocab, ckpt);
     ids = tok->encode(text);
@@ -142,7 +147,7 @@ std::vector<std::vector<int32_t>> jsonl_prompts(const std::string& file, const s
                                                 int model_vocab, const std::string& ckpt, int length, int count) {
   check(length >= 1, "--prompt-length must be >= 1 (got {})", length);
   require_tokenizer(tok, model_vocab, ckpt);
-  const std::string text = file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(file);
+  const std::string text = read_text_arg(file);
   std::vector<std::vector<int32_t>> out;
   int lines = 0, prompts = 0, long_enough = 0;
   size_t i = 0;

@@ -10,10 +10,10 @@ build=$here/build-gpu-bundle
 # x86-64-v3 (AVX2/FMA) rather than -march=native: the GPU host's CPU may differ from ours.
 cmake -S "$here" -B "$build" -G Ninja -DGPT_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DGPT_NATIVE=OFF \
   -DCMAKE_CXX_FLAGS="-march=x86-64-v3" >&2
-cmake --build "$build" -j "$(nproc)" --target gptkit_tests gpt-conv-bench bench-train-step bench-generate gpt-train gpt-prepare gpt-generate gpt-specdecode >&2
+cmake --build "$build" -j "$(nproc)" --target gptkit_tests gpt-conv-bench bench-train-step bench-generate gpt-train gpt-prepare gpt-generate gpt-specdecode gpt-assoc-recall >&2
 stage=$(mktemp -d)
 mkdir -p "$stage/bin" "$stage/lib"
-for b in gptkit_tests gpt-conv-bench bench-train-step bench-generate gpt-train gpt-prepare gpt-generate gpt-specdecode; do
+for b in gptkit_tests gpt-conv-bench bench-train-step bench-generate gpt-train gpt-prepare gpt-generate gpt-specdecode gpt-assoc-recall; do
   cp "$build/$b" "$stage/bin/" && strip "$stage/bin/$b"
 done
 # Carry every shared library except glibc's, the loader, the GPU driver's own, and the CUDA

@@ -5,8 +5,8 @@
 // (123 registers forward, 120 backward: 4 blocks per SM) and has one row's load in flight per
 // thread, ~8 KB of reads in flight per SM. Here:
 //   - each thread owns V adjacent channels (forward 4: a 16-byte fp32 / 8-byte fp16/bf16 vector;
-//     backward 2, which needs a dw accumulator per tap and channel), lanes along channels, so a
-//     warp's row access is 128-512 contiguous bytes;
+//     backward 2 fp32 / 4 fp16-bf16, which needs a dw accumulator per tap and channel), lanes
+//     along channels, so a warp's row access is 128-512 contiguous bytes;
 //   - rows are streamed in groups of R whose loads are all issued before the first is used
 //     (forward: R = 4; backward: 32 bytes per group of each of x and dy, 8 rows 16-bit / 4 fp32),
 //     with a K-1 row register window sliding over the groups. With K = 4 that is 24-48 KB of
@@ -44,11 +44,12 @@ struct Bucket {
 // of x and dy (4 rows fp32, 8 rows 16-bit): 95 / 128 registers, 5 / 4 blocks per SM. Wider
 // buckets (7-9 taps) take half the rows to stay near those counts. More rows per group cost
 // ~1.5 registers per byte in flight (ptxas unpacks early), which is why the groups are small.
-// WIDE (16-bit storage only, GPT_CONV1D_BLC_WIDE=1): twice the channels per thread (forward 8,
-// a 16-byte vector; backward 4, 8 bytes) and, backward, half the rows per group, so the bytes
-// in flight stay the same while the per-row work (addresses, bounds, window shifts) is shared by
-// twice the channels. At copy speed a 16-bit element leaves ~25 issue slots per SM cycle's
-// worth of it, and the 2-channel backward spends a large share of them per row, not per element.
+// WIDE (16-bit storage only; the default for the backward, see wide()): twice the channels per
+// thread (forward 8, a 16-byte vector; backward 4, 8 bytes) and, backward, half the rows per
+// group, so the bytes in flight stay the same while the per-row work (addresses, bounds, window
+// shifts) is shared by twice the channels. At copy speed an SM must retire ~2 16-bit elements
+// per cycle in the backward, and the 2-channel kernel spends a large share of its instructions
+// per row, not per element.
 template <class T, int KB, bool WIDE>
 struct FwdCfg {
   static constexpr int V = WIDE ? 8 : 4;
@@ -427,12 +428,17 @@ bool vec_ok(const Desc& d, std::initializer_list<const void*> ptrs) {
   return true;
 }
 
-bool wide() {
-  static const bool v = [] {
+// Third H100 run (docs/benchmarks.md): the wide backward gained 1-4 points of copy speed on
+// every 16-bit row (76% / 70% deterministic / 69% with bias+SiLU, against 75 / 69 / 65), while
+// the wide forward lost 15-20 (73% against 88%, 67% against 87% with SiLU). So by default the
+// backward is wide and the forward is not; GPT_CONV1D_BLC_WIDE=0 makes neither wide, =1 both.
+bool wide(Pass pass) {
+  static const int mode = [] {
     const char* e = std::getenv("GPT_CONV1D_BLC_WIDE");
-    return e && *e && std::string(e) != "0";
+    if (!e || !*e) return -1;
+    return std::string(e) == "0" ? 0 : 1;
   }();
-  return v;
+  return mode < 0 ? pass == Pass::Backward : mode == 1;
 }
 
 // Op<T, KB, SAME, WIDE>::run(d, args...) for d's dtype and tap bucket.
@@ -453,14 +459,13 @@ auto by_bucket(const Desc& d, A&&... a) {
 }
 // fp32 has no wide variant: it already runs at 93% of copy speed with 4 / 2 channels.
 template <template <class, int, bool, bool> class Op, class... A>
-auto by_dtype(const Desc& d, A&&... a) {
+auto by_dtype(bool wide, const Desc& d, A&&... a) {
   switch (d.dtype) {
     case DType::F32: return by_bucket<Op, float, false>(d, a...);
     case DType::BF16:
-      return wide() ? by_bucket<Op, __nv_bfloat16, true>(d, a...)
-                    : by_bucket<Op, __nv_bfloat16, false>(d, a...);
+      return wide ? by_bucket<Op, __nv_bfloat16, true>(d, a...) : by_bucket<Op, __nv_bfloat16, false>(d, a...);
     default:
-      return wide() ? by_bucket<Op, __half, true>(d, a...) : by_bucket<Op, __half, false>(d, a...);
+      return wide ? by_bucket<Op, __half, true>(d, a...) : by_bucket<Op, __half, false>(d, a...);
   }
 }
 
@@ -516,9 +521,9 @@ struct BwdOp {
 
 }  // namespace
 
-int blc2_seg(const Desc& d, Pass pass) { return by_dtype<SegOp>(d, pass); }
+int blc2_seg(const Desc& d, Pass pass) { return by_dtype<SegOp>(wide(pass), d, pass); }
 
-std::string blc2_name(const Desc& d, Pass pass) { return by_dtype<NameOp>(d, pass); }
+std::string blc2_name(const Desc& d, Pass pass) { return by_dtype<NameOp>(wide(pass), d, pass); }
 
 int64_t blc2_partials(const Desc& d) {
   return d.B * geo(d.C, d.L, 1, blc2_seg(d, Pass::Backward)).lblocks;
@@ -526,12 +531,12 @@ int64_t blc2_partials(const Desc& d) {
 
 void blc2_forward(const Desc& d, void* y, const void* x, const float* w, const float* b,
                   cudaStream_t st) {
-  by_dtype<FwdOp>(d, y, x, w, b, st);
+  by_dtype<FwdOp>(wide(Pass::Forward), d, y, x, w, b, st);
 }
 
 void blc2_backward(const Desc& d, void* dx, float* dw, float* db, const void* dy, const void* x,
                    const float* w, const float* b, float* part, cudaStream_t st) {
-  by_dtype<BwdOp>(d, dx, dw, db, dy, x, w, b, part, st);
+  by_dtype<BwdOp>(wide(Pass::Backward), d, dx, dw, db, dy, x, w, b, part, st);
 }
 
 }  // namespace gpt::conv1d::cuda

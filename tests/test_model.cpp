@@ -11,6 +11,8 @@
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 #include "test_util.h"
+#include "train/optimizer.h"
+#include "train/train_config.h"
 
 using namespace gpt;
 namespace fs = std::filesystem;
@@ -266,4 +268,45 @@ TEST_CASE("safetensors header parser rejects overlapping and mis-sized tensors")
   auto ok = st::parse_header(R"({"__metadata__":{"k":"v"},"a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]}})", 8, &meta);
   CHECK(ok.size() == 1);
   CHECK(meta["k"] == "v");
+}
+
+TEST_CASE("ZeRO-1: AdamW sharded into blocks updates each block to the full step's bits") {
+  GPT model(tiny());
+  model.init_weights(5);
+  model.zero_grad();  // allocates the gradients
+  const int64_t n = int64_t(model.num_params());
+  const ops::AdamWParams hp{1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f};
+  auto fill_grads = [&](int step) {
+    Rng g(uint64_t(100 + step));
+    for (int64_t i = 0; i < n; ++i) model.grad_data()[i] = float(g.uniform() - 0.5);
+  };
+  std::vector<float> p0(model.param_data(), model.param_data() + n);
+  // The full optimizer, three steps.
+  AdamW full(model, hp);
+  for (int s = 0; s < 3; ++s) { fill_grads(s); full.step(model, 1e-2f); }
+  std::vector<float> want(model.param_data(), model.param_data() + n);
+  // Three blocks whose edges fall inside tensors (so weight decay must follow each tensor).
+  const int64_t cuts[] = {0, n / 3 + 1, 2 * n / 3 + 5, n};
+  std::vector<float> got(static_cast<size_t>(n));
+  for (int k = 0; k < 3; ++k) {
+    std::copy(p0.begin(), p0.end(), model.param_data());
+    AdamW part(model, hp);
+    part.shard(cuts[k], cuts[k + 1]);
+    CHECK(part.sharded());
+    CHECK(part.size() == size_t(cuts[k + 1] - cuts[k]));
+    for (int s = 0; s < 3; ++s) { fill_grads(s); part.step(model, 1e-2f); }
+    std::copy(model.param_data() + cuts[k], model.param_data() + cuts[k + 1], got.begin() + cuts[k]);
+    // Outside its block a shard leaves the parameters alone.
+    for (int64_t i = 0; i < n; ++i)
+      if (i < cuts[k] || i >= cuts[k + 1]) REQUIRE(model.param_data()[i] == p0[size_t(i)]);
+    // Its moments are the full optimizer's over the block.
+    CHECK(std::memcmp(part.m(), full.m() + cuts[k], part.size() * 4) == 0);
+    CHECK(std::memcmp(part.v(), full.v() + cuts[k], part.size() * 4) == 0);
+  }
+  CHECK(std::memcmp(got.data(), want.data(), size_t(n) * 4) == 0);
+  AdamW again(model, hp);
+  again.shard(0, n / 2);
+  CHECK_THROWS_AS(again.shard(0, 1), Error);  // only a full optimizer can be sharded
+  CHECK_THROWS_AS(RunConfig::from_json(json{{"train", {{"zero1", true}}}, {"device", "cuda"}, {"data", {{"dir", "x"}}}}),
+                  Error);
 }

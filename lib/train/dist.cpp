@@ -64,6 +64,20 @@ void allreduce_sum(std::vector<double>& v) {
   if (g_world > 1) MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 
+void allgather_blocks(float* data, int64_t n) {
+  if (g_world == 1) return;
+  check(n <= INT_MAX, "allgather_blocks: {} values exceed MPI's int counts", n);
+  std::vector<int> counts(static_cast<size_t>(g_world)), displs(static_cast<size_t>(g_world));
+  for (int r = 0; r < g_world; ++r) {
+    const Block b = block(n, r);
+    counts[size_t(r)] = int(b.hi - b.lo);
+    displs[size_t(r)] = int(b.lo);
+  }
+  const double t0 = now_s();
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displs.data(), MPI_FLOAT, MPI_COMM_WORLD);
+  g_allreduce_s += now_s() - t0;
+}
+
 int allreduce_max(int v) {
   if (g_world > 1) MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   return v;
@@ -87,11 +101,13 @@ void finalize() {}
 void allreduce_sum(float*, size_t) {}
 double allreduce_sum(double v) { return v; }
 void allreduce_sum(std::vector<double>&) {}
+void allgather_blocks(float*, int64_t) {}
 int allreduce_max(int v) { return v; }
 void abort(int code) { std::exit(code); }
 
 #endif
 
+Block block(int64_t n, int r) { return {n * r / g_world, n * (r + 1) / g_world}; }
 int rank() { return g_rank; }
 int world() { return g_world; }
 bool is_root() { return g_rank == 0; }

@@ -4,6 +4,7 @@
 // summed with MPI_Allreduce before the (identical) update on every rank. Built without MPI,
 // or started without mpirun, there is one rank and every call is a no-op.
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace gpt::dist {
@@ -27,6 +28,12 @@ double allreduce_sum(double v);
 // assembled from it does not depend on the number of ranks.
 void allreduce_sum(std::vector<double>& v);
 int allreduce_max(int v);
+// Rank r's block of n elements split into world() contiguous blocks: [n*r/W, n*(r+1)/W).
+struct Block { int64_t lo, hi; };
+Block block(int64_t n, int r);
+// In place: every rank contributes its own block (block(n, rank())) of data and receives the
+// others' (ZeRO-1's parameter exchange after a sharded optimizer step).
+void allgather_blocks(float* data, int64_t n);
 // Seconds this rank has spent in allreduce_sum(float*) so far (the scaling benchmark's
 // communication time per step).
 double allreduce_seconds();

@@ -26,7 +26,11 @@ class CpuEngine : public TrainEngine {
   const float* logits() override { return m_.logits(); }
   void allreduce_grads() override { dist::allreduce_sum(m_.grad_data(), m_.num_params()); }
   double clip_grad_norm(double max_norm) override { return gpt::clip_grad_norm(m_, max_norm); }
-  void step(float lr) override { o_.step(m_, lr); }
+  void step(float lr) override {
+    o_.step(m_, lr);
+    // ZeRO-1: this rank updated only its block of the parameters; fetch the others'.
+    if (o_.sharded()) dist::allgather_blocks(m_.param_data(), int64_t(m_.num_params()));
+  }
   void sync_to_host() override {}
   double peak_flops() override { return measure_sgemm_gflops(1024, 2) * 1e9; }
   std::string describe() const override { return fmt::format("cpu, {} threads", omp_get_max_threads()); }

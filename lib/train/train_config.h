@@ -26,6 +26,7 @@ struct TrainParams {
   double grad_clip = 1.0;  // 0: no clipping
   int eval_interval = 250, eval_iters = 200, log_interval = 10;
   bool always_save = false;
+  bool zero1 = false;  // data-parallel CPU ranks: each keeps the AdamW moments of 1/W of the parameters
   double stop_at_val_acc = 0;  // example data: stop after the first eval this accurate (0: off)
   std::string on_nonfinite = "stop";  // a NaN/Inf loss or gradient norm: stop | skip the update
   int64_t seed = 1337;

@@ -115,6 +115,17 @@ struct Evaluator {
   }
 };
 
+// A full optimizer with every rank's block of the moments of a sharded one (collective).
+std::unique_ptr<AdamW> gather_optimizer(const GPT& model, AdamW& opt) {
+  auto full = std::make_unique<AdamW>(model, opt.hparams());
+  full->set_steps(opt.steps());
+  std::copy(opt.m(), opt.m() + opt.size(), full->m() + opt.lo());
+  std::copy(opt.v(), opt.v() + opt.size(), full->v() + opt.lo());
+  dist::allgather_blocks(full->m(), opt.num_params());
+  dist::allgather_blocks(full->v(), opt.num_params());
+  return full;
+}
+
 }  // namespace
 
 void request_stop() { g_stop.store(true); }
@@ -195,6 +206,15 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     check(saved == cfg.model, "--init-from: {} has another model shape than the config", opts.init_from);
     load_weights(model, fs::path(opts.init_from) / "model.safetensors");
   }
+  // ZeRO-1: the moments of other ranks' blocks are dropped here (after a resume has loaded
+  // them all) and gathered again only to write a checkpoint.
+  if (tp.zero1 && W > 1) {
+    const dist::Block b = dist::block(int64_t(model.num_params()), dist::rank());
+    opt.shard(b.lo, b.hi);
+    if (progress)
+      std::fprintf(stderr, "ZeRO-1: AdamW moments %.2f MB per rank instead of %.2f MB (%d ranks)\n",
+                   2.0 * 4 * double(b.hi - b.lo) / 1e6, 2.0 * 4 * double(model.num_params()) / 1e6, W);
+  }
   std::unique_ptr<TrainEngine> engine = make_engine(cfg.device, model, opt);
   st.world_size = W;
   if (root) write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
@@ -222,7 +242,12 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   int64_t tok_count = 0;
   bool saved_any = fs::exists(ckpt / "trainer.json") && opts.resume;
 
+  // Every rank calls save() at the same points (the eval figures are the same on every rank):
+  // with a sharded optimizer, gathering the moments is a collective.
   auto save = [&](const char* why) {
+    saved_any = true;
+    std::unique_ptr<AdamW> full;
+    if (opt.sharded()) full = gather_optimizer(model, opt);
     if (!root) return;
     engine->sync_to_host();
     // The last line of defence: whatever path led here (an eval, an interrupt, the end of the
@@ -232,8 +257,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
       if (!std::isfinite(w[i]))
         fail("the weights hold a non-finite value at step {}; no checkpoint was written (the last good one in {} "
              "is kept); lower train.lr and resume or restart", st.step, ckpt.string());
-    save_training_checkpoint(ckpt, model, opt, st, tok.get());
-    saved_any = true;
+    save_training_checkpoint(ckpt, model, full ? *full : opt, st, tok.get());
     res.checkpoint = ckpt.string();
     if (progress) std::fprintf(stderr, "%scheckpoint saved to %s (%s)\n", tty ? "\r\033[K" : "", ckpt.string().c_str(), why);
   };

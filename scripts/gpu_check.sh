@@ -6,6 +6,7 @@
 #                                                use binaries built elsewhere by scripts/gpu_bundle.sh
 #   GPT_BUILD=DIR scripts/gpu_check.sh OUTDIR    use an existing CUDA build directory
 # The summary goes to OUTDIR/summary.md (stdout if no OUTDIR); logs and CSV/JSON beside it.
+# GPU_CHECK_PACK=1 packs OUTDIR into OUTDIR.tgz (with OUTDIR.summary.md beside it) at the end.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-}
@@ -225,4 +226,10 @@ log ""
 log "## Not on the GPU yet"
 log "- bf16 training, a fused flash-style attention, the vocabulary-chunked LM-head loss (issue 10)."
 [ "$out" = "$tmp_out" ] && cat "$summary"
+# GPU_CHECK_PACK=1: replace OUTDIR by OUTDIR.tgz plus summary.md beside it. The lent GPU machine
+# returns a limited number of files, and a run writes dozens (one run lost its summary that way).
+if [ -n "${GPU_CHECK_PACK:-}" ] && [ "$out" != "$tmp_out" ]; then
+  cp "$summary" "$out.summary.md"
+  tar -C "$(dirname "$out")" -czf "$out.tgz" "$(basename "$out")" && rm -rf "$out"
+fi
 exit 0

@@ -172,7 +172,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   // --- ranks: rank r runs micro-batches r*A .. r*A+A-1 of each step (A = grad_accum), so W
   // ranks draw exactly the micro-batches one rank with grad_accum W*A would. Every rank takes
   // its share of the eval batches (Evaluator); rank 0 alone logs and writes. Every rank holds
-  // the whole model and optimizer.
+  // the whole model, and the whole optimizer unless train.zero1 shards it.
   const int W = dist::world(), A = tp.grad_accum;
   const bool root = dist::is_root();
   const bool progress = opts.progress && root;

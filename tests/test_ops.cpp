@@ -1,5 +1,6 @@
 // Every CPU op: forward against naive double-precision loops, backward against central finite
 // differences of those loops, on random shapes that are not multiples of 4, 8 or 16.
+#include <omp.h>
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -141,6 +142,31 @@ TEST_CASE("linear forward and backward, both weight layouts, with and without bi
       CHECK(scaled_err(db, gb) < 1e-4);
     }
   }
+}
+
+TEST_CASE("linear forward split into row blocks across threads equals the reference") {
+  // Enough rows for the row-block path (>= 64 per thread); odd N leaves a short last block.
+  // OpenBLAS picks its kernels by shape, so the bits may differ between thread counts, but
+  // a repeat at the same thread count must give the same bits.
+  Rng rng(7);
+  int saved = omp_get_max_threads();
+  for (int trial = 0; trial < 6; ++trial) {
+    int N = 257 + int(rng.below(200)), IN = 1 + int(rng.below(70)), OUT = 1 + int(rng.below(90));
+    bool oi = trial % 2, has_b = trial % 3 != 0;
+    Vec x = randd(size_t(N * IN), rng), W = randd(size_t(IN * OUT), rng), b = randd(size_t(OUT), rng);
+    auto xf = to_f(x), Wf = to_f(W), bf = to_f(b);
+    CAPTURE(N); CAPTURE(IN); CAPTURE(OUT); CAPTURE(oi);
+    for (int th : {1, 2, 3}) {
+      omp_set_num_threads(th);
+      auto y = to_f(poisoned(size_t(N * OUT)));
+      ops::linear_forward(y.data(), xf.data(), Wf.data(), has_b ? bf.data() : nullptr, N, IN, OUT, oi);
+      CHECK(scaled_err(y, ref_linear(x, W, has_b ? &b : nullptr, N, IN, OUT, oi)) < 1e-5);
+      auto again = to_f(poisoned(size_t(N * OUT)));
+      ops::linear_forward(again.data(), xf.data(), Wf.data(), has_b ? bf.data() : nullptr, N, IN, OUT, oi);
+      CHECK(again == y);
+    }
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("layernorm forward and backward") {

@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/example_file.h"
 #include "model/checkpoint.h"
+#include "model/kv_decoder.h"
 #include "test_util.h"
 #include "train/trainer.h"
 
@@ -397,4 +398,65 @@ TEST_CASE("assoc train: stop_at_val_acc ends the run at the first eval that accu
   CHECK(full.end_step == 6);
   CHECK_THROWS_AS(RunConfig::from_json(json{{"train", {{"stop_at_val_acc", 1.5}}}, {"data", {{"dir", "x"}}}}), Error);
   fs::remove_all(d);
+}
+
+TEST_CASE("assoc: with a width-2 conv shift as layer 1, one attention layer is exact") {
+  const InductionOptions conv{.mixer = "conv"};
+  CHECK(hand_built_accuracy(make_course_toy(1000, 0), conv) == 1.0);
+  CHECK(hand_built_accuracy(make_course_ar({}, 1, 1000, 1).test, conv) == 1.0);
+  CHECK(hand_built_accuracy(make_mqar(mqar(128, 64, 16), 1000, 3), conv) == 1.0);
+  CHECK(hand_built_accuracy(make_mqar(mqar(2048, 96, 12), 1000, 4), conv) == 1.0);  // compact codes
+  const ExampleSet big = make_mqar(preset("mqar-512").mqar, 1000, 0);
+  InductionModel im = build_induction(big.vocab_size, big.seq_len, conv);
+  const GPTConfig& c = im.model->config();
+  CHECK(c.conv_layers == 1);
+  CHECK(c.conv_width == 2);
+  CHECK(im.model->find_param("h.0.attn.c_attn.weight") == nullptr);  // layer 1 has no attention
+  CHECK(evaluate(*im.model, big).acc() == 1.0);
+  // The filter is the shift: tap 0 (position t-1) is 1 on the token code, tap 1 (t) is 0.
+  const float* w = im.model->weights().h[0].convw;
+  for (int k = 0; k < im.tok.dim; ++k) {
+    CHECK(w[size_t(im.off_t + k) * 2] == 1.0f);
+    CHECK(w[size_t(im.off_t + k) * 2 + 1] == 0.0f);
+  }
+  // Breaking the shift (taking the current token instead) breaks recall.
+  for (int k = 0; k < im.tok.dim; ++k) std::swap(im.model->weights().h[0].convw[size_t(im.off_t + k) * 2],
+                                                 im.model->weights().h[0].convw[size_t(im.off_t + k) * 2 + 1]);
+  CHECK(evaluate(*im.model, make_mqar(preset("mqar-512").mqar, 50, 1)).acc() < 0.1);
+  CHECK_THROWS_WITH_AS(build_induction(10, 12, {.mixer = "mamba"}), doctest::Contains("attention or conv"), Error);
+}
+
+TEST_CASE("assoc: the conv variant saves, reloads and decodes through the KV cache like the forward") {
+  const fs::path d = test::scratch_dir("assoc", "convckpt");
+  const ExampleSet ex = make_mqar(mqar(512, 64, 8), 40, 1);
+  InductionModel im = build_induction(ex.vocab_size, ex.seq_len, {.mixer = "conv"});
+  save_model(d / "ck", *im.model);
+  auto loaded = load_model(d / "ck");
+  CHECK(loaded->config() == im.model->config());
+  const Accuracy a = evaluate(*im.model, ex), b = evaluate(*loaded, ex);
+  CHECK(a.pred == b.pred);
+  CHECK(b.acc() == 1.0);
+  // Token by token through the decoder (the conv's input history lives in the cache).
+  Decoder dec(*loaded, 1, ex.seq_len);
+  loaded->forward(ex.xs(0), nullptr, 1, ex.seq_len);
+  std::vector<float> full(loaded->logits(), loaded->logits() + size_t(ex.seq_len) * 512);
+  std::vector<float> stepwise;
+  for (int t = 0; t < ex.seq_len; ++t) {
+    const float* l = dec.append(ex.xs(0) + t, 1);
+    stepwise.insert(stepwise.end(), l, l + 512);
+  }
+  CHECK(test::scaled_err(stepwise, full) < 1e-5);
+  fs::remove_all(d);
+}
+
+TEST_CASE("assoc: explain reports a conv layer by its taps, not as attention") {
+  InductionModel im = build_induction(10, 12, {.mixer = "conv"});
+  const ExampleSet ex = make_course_toy(1, 0);
+  const AttentionMaps m = attention_maps(*im.model, std::vector<int32_t>(ex.xs(0), ex.xs(0) + 12));
+  REQUIRE(m.conv_taps[0].size() == 2);
+  CHECK(m.conv_taps[0][0] == 10.0f);  // one per token-code channel
+  CHECK(m.conv_taps[0][1] == 0.0f);
+  CHECK(m.conv_taps[1].empty());
+  CHECK(attention_csv(m).find("\n1,") == std::string::npos);  // no attention rows for layer 1
+  CHECK_THROWS_WITH_AS(im.model->attention(0), doctest::Contains("short-conv"), Error);
 }

@@ -28,8 +28,10 @@ bool have_gpu() {
   return false;
 }
 
-GPTConfig small_config(bool bias, bool tied, float dropout, Activation act) {
+GPTConfig small_config(bool bias, bool tied, float dropout, Activation act, int conv_layers = 0) {
   GPTConfig c;
+  c.conv_layers = conv_layers;  // leading short-conv layers (width 3) on the conv1d kernels
+  c.conv_width = conv_layers ? 3 : 4;
   c.vocab_size = 67;
   c.block_size = 24;
   c.n_layer = 2;
@@ -113,6 +115,8 @@ TEST_CASE("cuda model: one training step equals the CPU engine's (loss, gradient
   SUBCASE("bias, tied head, tanh GELU, dropout") { one_step(small_config(true, true, 0.1f, Activation::GeluTanh), 3, 24); }
   SUBCASE("no bias, untied head, exact GELU, no dropout") { one_step(small_config(false, false, 0.0f, Activation::Gelu), 2, 17); }
   SUBCASE("T = 1") { one_step(small_config(true, true, 0.0f, Activation::GeluTanh), 4, 1); }
+  SUBCASE("short-conv first layer, bias, dropout") { one_step(small_config(true, true, 0.1f, Activation::GeluTanh, 1), 3, 24); }
+  SUBCASE("short-conv first layer, no bias") { one_step(small_config(false, false, 0.0f, Activation::Gelu, 1), 2, 17); }
 #else
   MESSAGE("skipping CUDA model checks: built without CUDA");
 #endif
@@ -163,7 +167,9 @@ TEST_CASE("cuda model: without CUDA or a GPU, CudaGPT says so") {
 TEST_CASE("cuda decode: KV-cached logits on the GPU equal the CPU decoder's (prefill, steps, rollback)") {
 #ifdef GPT_HAVE_CUDA
   if (!have_gpu()) return;
-  const GPTConfig cfg = small_config(true, false, 0.0f, Activation::GeluTanh);
+  for (int conv : {0, 1}) {  // 1: a short-conv first layer, its input history in the cache
+  CAPTURE(conv);
+  const GPTConfig cfg = small_config(true, false, 0.0f, Activation::GeluTanh, conv);
   GPT m(cfg);
   fill_random_weights(m, 21, 0.3);
   CudaGPT g(m, /*training=*/false);
@@ -191,6 +197,7 @@ TEST_CASE("cuda decode: KV-cached logits on the GPU equal the CPU decoder's (pre
   t = toks(4);
   CHECK(same(dg.append(t.data(), 4, 4), dc.append(t.data(), 4, 4), B * 4) <= 1e-5);
   CHECK(dg.length() == 13);
+  }
 #else
   MESSAGE("skipping CUDA decode checks: built without CUDA");
 #endif

@@ -16,7 +16,8 @@ using gpt::test::scaled_err;
 
 namespace {
 
-GPT random_model(uint64_t seed, bool bias, bool tie, int V = 19, int bs = 16) {
+// conv: how many leading layers are short-conv (width 3) instead of attention.
+GPT random_model(uint64_t seed, bool bias, bool tie, int V = 19, int bs = 16, int conv = 0) {
   GPTConfig c;
   c.vocab_size = V;
   c.block_size = bs;
@@ -25,6 +26,8 @@ GPT random_model(uint64_t seed, bool bias, bool tie, int V = 19, int bs = 16) {
   c.n_embd = 12;
   c.bias = bias;
   c.tie_embeddings = tie;
+  c.conv_layers = conv;
+  c.conv_width = conv ? 3 : 4;
   GPT m(c);
   test::fill_random_weights(m, seed);
   return m;
@@ -58,8 +61,8 @@ TEST_CASE("cached and uncached generation equal the training forward at every st
   for (Case c : {Case{1, 1, 20, 0.0f}, Case{2, 5, 14, 1.0f}, Case{3, bs - 1, 9, 0.0f},
                  Case{4, 7, 30, 0.8f}, Case{1, bs + 4, 6, 1.0f}, Case{4, 1, 3, 0.0f}}) {
     CAPTURE(c.batch); CAPTURE(c.prompt); CAPTURE(c.temperature);
-    for (int variant = 0; variant < 2; ++variant) {
-      GPT m = random_model(rng.next(), variant == 0, variant == 1);
+    for (int variant = 0; variant < 3; ++variant) {  // the third has a short-conv first layer
+      GPT m = random_model(rng.next(), variant != 1, variant == 1, 19, bs, variant == 2 ? 1 : 0);
       const int V = m.config().vocab_size;
       auto prompt = random_tokens(c.prompt, V, rng);
       GenerateOptions opt;
@@ -116,8 +119,10 @@ TEST_CASE("generation never allocates the model's training buffers") {
 
 TEST_CASE("a multi-token append equals the same tokens appended one at a time") {
   Rng rng(42);
-  for (int B : {1, 3}) {
-    GPT m = random_model(rng.next(), true, false);
+  for (int B : {1, 3, -2}) {  // -2: batch 2 with a short-conv first layer
+    const int conv = B < 0 ? 1 : 0;
+    B = B < 0 ? -B : B;
+    GPT m = random_model(rng.next(), true, false, 19, 16, conv);
     const int V = m.config().vocab_size, bs = m.config().block_size;
     Decoder one(m, B, bs), many(m, B, bs);
     // tokens [B, bs] row-major; first a prefix of 5 in both, then 6 more: singly vs at once.
@@ -160,7 +165,9 @@ TEST_CASE("a multi-token append equals the same tokens appended one at a time") 
 
 TEST_CASE("rollback then re-append gives the same logits") {
   Rng rng(43);
-  GPT m = random_model(rng.next(), true, true);
+  for (int conv : {0, 1}) {  // a short-conv layer's history rolls back with the KV cache
+  CAPTURE(conv);
+  GPT m = random_model(rng.next(), true, true, 19, 16, conv);
   const int V = m.config().vocab_size;
   Decoder d(m, 2, 16);
   auto prefix = random_tokens(2 * 7, V, rng), next = random_tokens(2 * 4, V, rng);
@@ -176,6 +183,7 @@ TEST_CASE("rollback then re-append gives the same logits") {
   std::vector<float> again(l, l + 2 * 4 * V);
   CHECK(scaled_err(again, first) == 0.0);
   CHECK_THROWS_WITH_AS(d.truncate(12), doctest::Contains("cannot truncate"), Error);
+  }
 }
 
 TEST_CASE("decoder rejects overflow and bad tokens without changing its state") {

@@ -56,6 +56,10 @@ TEST_CASE("config validation names the bad field") {
   bad([](GPTConfig& c) { c.block_size = -1; }, "block_size");
   bad([](GPTConfig& c) { c.dropout = 1.0f; }, "dropout");
   bad([](GPTConfig& c) { c.layer_norm_epsilon = 0.0f; }, "epsilon");
+  bad([](GPTConfig& c) { c.conv_layers = 3; }, "conv_layers");
+  bad([](GPTConfig& c) { c.conv_layers = 1; c.conv_width = 0; }, "conv_width");
+  bad([](GPTConfig& c) { c.conv_layers = 1; c.conv_width = 65; }, "conv_width");
+  bad([](GPTConfig& c) { c.conv_width = 2; }, "no effect");
   CHECK_THROWS_WITH_AS(GPTConfig::from_json(json{{"n_embed", 4}}), doctest::Contains("did you mean 'n_embd'"), Error);
   CHECK_THROWS_WITH_AS(GPTConfig::from_json(json{{"n_layer", "4"}}), doctest::Contains("must be an integer"), Error);
   CHECK_THROWS_WITH_AS(GPTConfig::from_json(json{{"activation", "swish"}}), doctest::Contains("gelu_tanh"), Error);
@@ -134,10 +138,14 @@ TEST_CASE("training steps are bit-for-bit deterministic, including dropout") {
 }
 
 TEST_CASE("whole-model gradient with dropout matches finite differences") {
-  GPTConfig c = tiny();
+  for (int conv : {0, 1}) {  // 1: the first layer is a width-3 short conv
+  CAPTURE(conv);
+  GPTConfig c = tiny(conv == 0);
   c.dropout = 0.3f;
   c.activation = Activation::Tanh;
   c.tie_embeddings = false;
+  c.conv_layers = conv;
+  c.conv_width = conv ? 3 : 4;
   GPT m(c);
   m.init_weights(3);
   for (size_t i = 0; i < m.num_params(); ++i) m.param_data()[i] *= 3.0f;  // larger gradients
@@ -150,9 +158,15 @@ TEST_CASE("whole-model gradient with dropout matches finite differences") {
   std::vector<float> g(m.grad_data(), m.grad_data() + m.num_params());
   Rng pick(9);
   int checked = 0;
-  for (int k = 0; k < 40; ++k) {
-    size_t i = size_t(pick.below(m.num_params()));
-    if (std::abs(g[i]) < 1e-3) continue;
+  // Random picks, then picks from the first layer's mixer input weights.
+  const ParamView* mix = m.find_param(conv ? "h.0.mixer.conv.weight" : "h.0.attn.c_attn.weight");
+  REQUIRE(mix != nullptr);
+  // Every element of a conv filter (45 here), so a missed tap or channel shows.
+  const int n_mix = conv ? int(mix->numel) : 40;
+  for (int k = 0; k < 40 + n_mix; ++k) {
+    size_t i = k < 40 ? size_t(pick.below(m.num_params()))
+                      : mix->offset + (conv ? size_t(k - 40) : size_t(pick.below(mix->numel)));
+    if (k < 40 && std::abs(g[i]) < 1e-3) continue;  // the mixer picks also check near-zero gradients
     float* p = m.param_data() + i;
     float x0 = *p, h = 1e-3f;
     *p = x0 + h;
@@ -165,13 +179,18 @@ TEST_CASE("whole-model gradient with dropout matches finite differences") {
     CHECK(std::abs(fd - g[i]) <= 0.02 * std::abs(g[i]) + 1e-3);
     ++checked;
   }
-  CHECK(checked >= 10);
+  CHECK(checked >= 20);
+  }
 }
 
 TEST_CASE("checkpoint round trip keeps every bit and the config") {
+  for (int conv : {0, 2}) {
+  CAPTURE(conv);
   GPTConfig c = tiny(false);
   c.tie_embeddings = false;
   c.activation = Activation::Relu;
+  c.conv_layers = conv;
+  c.conv_width = conv ? 5 : 4;
   GPT m(c);
   m.init_weights(11);
   fs::path dir = test::scratch_dir("test", "roundtrip") / "ckpt";
@@ -188,6 +207,7 @@ TEST_CASE("checkpoint round trip keeps every bit and the config") {
   auto m3 = load_model(dir);
   CHECK(std::memcmp(m.param_data(), m3->param_data(), m.num_params() * 4) == 0);
   fs::remove_all(dir.parent_path());
+  }
 }
 
 TEST_CASE("damaged checkpoints give errors that name the tensor or offset") {

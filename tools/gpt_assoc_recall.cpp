@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       "  gpt-assoc-recall hardcode --preset toy --explain\n"
       "  gpt-assoc-recall hardcode --preset mqar-512 --examples 1000 --save runs/induction512\n"
       "  gpt-assoc-recall hardcode --preset mqar-128 --filler random\n"
+      "  gpt-assoc-recall hardcode --preset mqar-64 --mixer conv --explain\n"
       "  gpt-assoc-recall train --preset q1 --out runs/assoc_q1\n\n"
       "See docs/assoc-recall.md for the construction, the choice of beta and the file formats.",
       "gpt-assoc-recall"};
@@ -56,6 +57,11 @@ int main(int argc, char** argv) {
   hc->add_option("--coherence", ha.opts.coherence, "largest dot product of two rs token codes")->capture_default_str();
   hc->add_option("--batch", ha.batch, "examples per forward")->capture_default_str()->check(CLI::PositiveNumber);
   hc->add_option("--save", ha.save, "write the model as a checkpoint directory (runs in gpt-generate)");
+  hc->add_option("--mixer", ha.opts.mixer,
+                 "layer 1: attention (a previous-token head) or conv (a width-2 causal depthwise conv with "
+                 "filter [1, 0], exactly the shift; only layer 2 attends)")
+      ->check(CLI::IsMember({"attention", "conv"}))
+      ->capture_default_str();
   hc->add_flag("--explain", ha.explain, "print each layer's attention on the first example as a text heat map");
   hc->add_option("--explain-len", ha.explain_len, "positions shown in the heat map")->capture_default_str();
   hc->add_option("--explain-csv", ha.explain_csv, "also write the attention weights as CSV to this file");

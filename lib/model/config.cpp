@@ -36,6 +36,13 @@ void GPTConfig::validate() const {
   check(n_embd % n_head == 0, "model.n_embd ({}) must be divisible by model.n_head ({})", n_embd, n_head);
   check(dropout >= 0.0f && dropout < 1.0f, "model.dropout must be in [0, 1), got {}", dropout);
   check(layer_norm_epsilon > 0.0f, "model.layer_norm_epsilon must be positive, got {}", layer_norm_epsilon);
+  check(conv_layers >= 0 && conv_layers <= n_layer, "model.conv_layers must be in [0, n_layer = {}], got {}",
+        n_layer, conv_layers);
+  check(conv_width >= 1 && conv_width <= 64, "model.conv_width must be in [1, 64], got {}", conv_width);
+  // A width without conv layers would be saved nowhere and silently lost.
+  check(conv_layers > 0 || conv_width == 4,
+        "model.conv_width = {} has no effect with model.conv_layers = 0; set conv_layers or drop conv_width",
+        conv_width);
   // Keep every buffer index inside int64 and the parameter count sane.
   check(int64_t(n_embd) * n_embd * n_layer < (int64_t(1) << 40), "model is too large");
 }
@@ -56,6 +63,8 @@ GPTConfig GPTConfig::from_json(const json& j, const std::string& where) {
   r.get("mlp", c.mlp);
   r.get("tie_embeddings", c.tie_embeddings);
   r.get("layer_norm_epsilon", c.layer_norm_epsilon);
+  r.get("conv_layers", c.conv_layers);
+  r.get("conv_width", c.conv_width);
   r.finish();
   c.activation = parse_activation(act);
   c.validate();
@@ -66,12 +75,13 @@ json GPTConfig::to_json() const {
   return {{"vocab_size", vocab_size}, {"block_size", block_size}, {"n_layer", n_layer},
           {"n_head", n_head}, {"n_embd", n_embd}, {"bias", bias}, {"dropout", dropout},
           {"activation", activation_name(activation)}, {"layernorm", layernorm}, {"mlp", mlp},
-          {"tie_embeddings", tie_embeddings}, {"layer_norm_epsilon", layer_norm_epsilon}};
+          {"tie_embeddings", tie_embeddings}, {"layer_norm_epsilon", layer_norm_epsilon},
+          {"conv_layers", conv_layers}, {"conv_width", conv_width}};
 }
 
 json GPTConfig::to_hf_json() const {
   const char* hf_act = activation == Activation::GeluTanh ? "gelu_new" : activation_name(activation);
-  return {{"architectures", {"GPT2LMHeadModel"}},
+  json j = {{"architectures", {"GPT2LMHeadModel"}},
           {"model_type", "gpt2"},
           {"vocab_size", vocab_size},
           {"n_positions", block_size},
@@ -92,6 +102,15 @@ json GPTConfig::to_hf_json() const {
           {"eos_token_id", vocab_size - 1},
           {"gptkit", {{"bias", bias}, {"mlp", mlp}, {"layernorm", layernorm},
                       {"tie_embeddings", tie_embeddings}, {"activation", activation_name(activation)}}}};
+  // Short-conv layers are not GPT-2: another model_type keeps Hugging Face from loading the
+  // file as a GPT-2 with missing weights; gptkit reads it (docs/formats.md).
+  if (conv_layers > 0) {
+    j["model_type"] = "gptkit";
+    j["architectures"] = {"GptkitShortConvLM"};
+    j["gptkit"]["conv_layers"] = conv_layers;
+    j["gptkit"]["conv_width"] = conv_width;
+  }
+  return j;
 }
 
 GPTConfig GPTConfig::from_hf_json(const json& j) {
@@ -99,8 +118,9 @@ GPTConfig GPTConfig::from_hf_json(const json& j) {
   if (j.contains("model_type")) {
     check(j["model_type"].is_string(), "config.json: model_type must be a string");
     const std::string mt = j["model_type"].get<std::string>();
-    check(mt == "gpt2",
-          "config.json: model_type is '{}', but gptkit runs GPT-2-architecture models only (model_type \"gpt2\")", mt);
+    check(mt == "gpt2" || mt == "gptkit",
+          "config.json: model_type is '{}', but gptkit runs GPT-2-architecture models only (model_type \"gpt2\", or "
+          "\"gptkit\" for its short-conv variant)", mt);
   }
   // GPT2Config switches that change the math; the defaults are what gptkit computes.
   auto must_be = [&](const char* k, bool want) {
@@ -160,6 +180,15 @@ GPTConfig GPTConfig::from_hf_json(const json& j) {
     flag("tie_embeddings", c.tie_embeddings);
     if (g.contains("activation") && g["activation"].is_string())
       c.activation = parse_activation(g["activation"].get<std::string>());
+    auto count = [&](const char* k, int& out) {
+      if (g.contains(k)) {
+        check(g[k].is_number_integer() && g[k].get<int64_t>() >= 0 && g[k].get<int64_t>() <= INT32_MAX,
+              "config.json: gptkit.{} must be a non-negative integer, got {}", k, g[k].dump());
+        out = g[k].get<int>();
+      }
+    };
+    count("conv_layers", c.conv_layers);
+    count("conv_width", c.conv_width);
   }
   c.dropout = 0.0f;  // dropout is a training setting, not part of a saved model
   c.validate();

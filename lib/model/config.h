@@ -24,8 +24,14 @@ struct GPTConfig {
   bool mlp = true;
   bool tie_embeddings = true;
   float layer_norm_epsilon = 1e-5f;
+  // The first conv_layers layers mix along time with a causal depthwise convolution of width
+  // conv_width (ops::short_conv_forward) in place of attention, then the usual output
+  // projection: the short-conv layers of H3/Hyena/Based. 0 = a plain GPT.
+  int conv_layers = 0;
+  int conv_width = 4;
 
   int head_dim() const { return n_embd / n_head; }
+  bool is_conv(int layer) const { return layer < conv_layers; }
   // Throws gpt::Error naming the first field that makes no sense.
   void validate() const;
   // Our config section ("model" in a run config): the keys above.

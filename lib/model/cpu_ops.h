@@ -18,6 +18,9 @@ struct CpuOps {
   static constexpr auto* attention_forward = &ops::attention_forward;
   static constexpr auto* attention_backward = &ops::attention_backward;
   static constexpr auto* attention_kv_forward = &ops::attention_kv_forward;
+  static constexpr auto* short_conv_forward = &ops::short_conv_forward;
+  static constexpr auto* short_conv_backward = &ops::short_conv_backward;
+  static constexpr auto* short_conv_kv_forward = &ops::short_conv_kv_forward;
   static constexpr auto* softmax_xent_backward = &ops::softmax_xent_backward;
   static constexpr auto* dropout = &ops::dropout;
   static constexpr auto* add = &ops::add;

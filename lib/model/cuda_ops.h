@@ -17,6 +17,9 @@ struct CudaOps {
   static constexpr auto* attention_forward = &cuda::attention_forward;
   static constexpr auto* attention_backward = &cuda::attention_backward;
   static constexpr auto* attention_kv_forward = &cuda::attention_kv_forward;
+  static constexpr auto* short_conv_forward = &cuda::short_conv_forward;
+  static constexpr auto* short_conv_backward = &cuda::short_conv_backward;
+  static constexpr auto* short_conv_kv_forward = &cuda::short_conv_kv_forward;
   static constexpr auto* softmax_xent_backward = &cuda::softmax_xent_backward;
   static constexpr auto* dropout = &cuda::dropout;
   static constexpr auto* add = &cuda::add;

@@ -46,8 +46,12 @@ void decode_graph(const GPTConfig& cfg, const ParamPtrs& w, DecodeBufs& s, float
       Ops::layernorm_forward(s.h, s.mean, s.rstd, s.x, lw.ln1w, lw.ln1b, N, C, eps);
       in = s.h;
     }
-    Ops::linear_forward(s.qkv, in, lw.qkvw, lw.qkvb, N, C, 3 * C, false);
-    Ops::attention_kv_forward(s.atty, kc, kc + layer_floats, s.qkv, B, n, C, NH, cap, len, s.att);
+    if (cfg.is_conv(l)) {  // the layer's k slot [B,cap,C] holds its inputs so far
+      Ops::short_conv_kv_forward(s.atty, kc, in, lw.convw, lw.convb, B, n, C, cfg.conv_width, cap, len);
+    } else {
+      Ops::linear_forward(s.qkv, in, lw.qkvw, lw.qkvb, N, C, 3 * C, false);
+      Ops::attention_kv_forward(s.atty, kc, kc + layer_floats, s.qkv, B, n, C, NH, cap, len, s.att);
+    }
     Ops::linear_forward(s.tmp, s.atty, lw.attprojw, lw.attprojb, N, C, C, false);
     Ops::add(s.x, s.x, s.tmp, N * C);
     if (cfg.mlp) {

@@ -1,5 +1,6 @@
 #include "model/gpt.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -39,10 +40,17 @@ void GPT::layout_params() {
       add(p + "ln_1.weight", {C});
       if (cfg_.bias) add(p + "ln_1.bias", {C});
     }
-    add(p + "attn.c_attn.weight", {C, 3 * C});
-    if (cfg_.bias) add(p + "attn.c_attn.bias", {3 * C});
-    add(p + "attn.c_proj.weight", {C, C});
-    if (cfg_.bias) add(p + "attn.c_proj.bias", {C});
+    if (cfg_.is_conv(l)) {
+      add(p + "mixer.conv.weight", {C, cfg_.conv_width});
+      if (cfg_.bias) add(p + "mixer.conv.bias", {C});
+      add(p + "mixer.c_proj.weight", {C, C});
+      if (cfg_.bias) add(p + "mixer.c_proj.bias", {C});
+    } else {
+      add(p + "attn.c_attn.weight", {C, 3 * C});
+      if (cfg_.bias) add(p + "attn.c_attn.bias", {3 * C});
+      add(p + "attn.c_proj.weight", {C, C});
+      if (cfg_.bias) add(p + "attn.c_proj.bias", {C});
+    }
     if (cfg_.mlp) {
       if (cfg_.layernorm) {
         add(p + "ln_2.weight", {C});
@@ -80,10 +88,12 @@ ParamPtrs GPT::bind(float* base) const {
   p.lm_head = at("lm_head.weight");
   for (int l = 0; l < cfg_.n_layer; ++l) {
     std::string s = "h." + std::to_string(l) + ".";
+    const std::string mix = s + (cfg_.is_conv(l) ? "mixer." : "attn.");
     p.h.push_back({at(s + "ln_1.weight"), at(s + "ln_1.bias"), at(s + "attn.c_attn.weight"),
-                   at(s + "attn.c_attn.bias"), at(s + "attn.c_proj.weight"), at(s + "attn.c_proj.bias"),
+                   at(s + "attn.c_attn.bias"), at(mix + "c_proj.weight"), at(mix + "c_proj.bias"),
                    at(s + "ln_2.weight"), at(s + "ln_2.bias"), at(s + "mlp.c_fc.weight"),
-                   at(s + "mlp.c_fc.bias"), at(s + "mlp.c_proj.weight"), at(s + "mlp.c_proj.bias")});
+                   at(s + "mlp.c_fc.bias"), at(s + "mlp.c_proj.weight"), at(s + "mlp.c_proj.bias"),
+                   at(s + "mixer.conv.weight"), at(s + "mixer.conv.bias")});
   }
   return p;
 }
@@ -99,12 +109,22 @@ void GPT::init_weights(uint64_t seed) {
       std::fill(p, p + v.numel, 0.0f);
     } else if (is_ln) {
       std::fill(p, p + v.numel, 1.0f);
+    } else if (v.name.ends_with("conv.weight")) {
+      // torch's Conv1d default for a depthwise filter (fan-in K) has this spread; 0.02 would
+      // make a width-4 filter pass almost nothing at the start.
+      const double sd = 1.0 / std::sqrt(3.0 * cfg_.conv_width);
+      for (size_t i = 0; i < v.numel; ++i) p[i] = float(sd * rng.normal());
     } else {
       const bool resid = v.name.ends_with("c_proj.weight");
       const double sd = resid ? std_resid : 0.02;
       for (size_t i = 0; i < v.numel; ++i) p[i] = float(sd * rng.normal());
     }
   }
+}
+
+const float* GPT::attention(int l) const {
+  check(!cfg_.is_conv(l), "layer {} is a short-conv layer and has no attention map", l + 1);
+  return a_.layers.at(size_t(l)).att;
 }
 
 void GPT::zero_grad() {
@@ -174,7 +194,7 @@ void check_batch(const GPTConfig& c, const int32_t* idx, const int32_t* targets,
 
 void GPT::ensure_acts(int B, int T) {
   if (B == B_ && T == T_) return;
-  const int64_t scratch = ops::attention_scratch_floats(T);
+  const int64_t scratch = std::max(ops::attention_scratch_floats(T), conv_scratch_floats(cfg_, 0));
   const int64_t total = layout_acts(cfg_, B, T, scratch, false, nullptr, nullptr);
   acts_ = Buffer();  // free before allocating the new size
   acts_.resize(size_t(total));

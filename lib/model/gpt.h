@@ -51,7 +51,7 @@ class GPT {
   int64_t loss_count() const { return loss_count_; }
   // Attention probabilities [B,NH,T,T] of layer l from the last forward (rows sum to 1 over
   // the causal prefix), for tools that show what a model attends to.
-  const float* attention(int l) const { return a_.layers.at(size_t(l)).att; }
+  const float* attention(int l) const;
 
   // Accumulates d(loss * loss_scale)/d(params) into the gradient buffer, for the batch of the
   // last forward. Call zero_grad() first unless accumulating micro-batches.

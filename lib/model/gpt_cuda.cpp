@@ -1,5 +1,6 @@
 #include "model/gpt_cuda.h"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -75,7 +76,8 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   check_batch(d.cfg, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
   if (B != d.B || T != d.T) {
-    const int64_t ws = cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head);
+    const int64_t ws = std::max(cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head),
+                                conv_scratch_floats(d.cfg, 0));
     const int64_t total = layout_acts(d.cfg, B, T, ws, /*dlogits_in_logits=*/true, nullptr, nullptr);
     d.acts = cuda::DeviceBuffer();  // free before allocating the new size
     d.acts.resize(size_t(total));

@@ -15,6 +15,7 @@ namespace gpt {
 struct LayerPtrs {
   float *ln1w, *ln1b, *qkvw, *qkvb, *attprojw, *attprojb;
   float *ln2w, *ln2b, *fcw, *fcb, *fcprojw, *fcprojb;
+  float *convw, *convb;  // short-conv layers only (GPTConfig::is_conv); they have no qkv
 };
 struct ParamPtrs {
   float *wte, *wpe, *lnfw, *lnfb, *lm_head;
@@ -42,6 +43,12 @@ struct Acts {
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
                     bool dlogits_in_logits, float* base, Acts* a);
 
+// Backward scratch a short-conv layer needs in Acts::att_scratch: its filter and bias
+// gradients before they are added to the accumulated ones, plus `workspace` floats for the op.
+inline int64_t conv_scratch_floats(const GPTConfig& c, int64_t workspace) {
+  return c.conv_layers > 0 ? int64_t(c.n_embd) * (c.conv_width + 1) + workspace : 0;
+}
+
 // Checks a batch before any op sees it: B, T in range, ids in [0, V), targets in [-1, V).
 void check_batch(const GPTConfig& c, const int32_t* idx, const int32_t* targets, int B, int T);
 
@@ -68,9 +75,13 @@ void forward_graph(const GPTConfig& cfg, const ParamPtrs& w, Acts& a, const int3
       Ops::layernorm_forward(la.ln1, la.ln1_mean, la.ln1_rstd, x, lw.ln1w, lw.ln1b, N, C, eps);
       ln1 = la.ln1;
     }
-    Ops::linear_forward(la.qkv, ln1, lw.qkvw, lw.qkvb, N, C, 3 * C, false);
-    Ops::attention_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, dropout_site_seed(seed, l, 1),
-                           a.att_scratch);
+    if (cfg.is_conv(l)) {
+      Ops::short_conv_forward(la.atty, ln1, lw.convw, lw.convb, B, T, C, cfg.conv_width);
+    } else {
+      Ops::linear_forward(la.qkv, ln1, lw.qkvw, lw.qkvb, N, C, 3 * C, false);
+      Ops::attention_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, dropout_site_seed(seed, l, 1),
+                             a.att_scratch);
+    }
     Ops::linear_forward(a.tmp, la.atty, lw.attprojw, lw.attprojb, N, C, C, false);
     if (p > 0.0f) Ops::dropout(a.tmp, a.tmp, N * C, p, dropout_site_seed(seed, l, 2));
     Ops::add(la.res1, x, a.tmp, N * C);
@@ -138,14 +149,26 @@ void backward_graph(const GPTConfig& cfg, const ParamPtrs& w, const ParamPtrs& g
     const float* dproj = dres;
     if (p > 0.0f) { Ops::dropout(a.tmp, dres, N * C, p, dropout_site_seed(seed, l, 2)); dproj = a.tmp; }
     Ops::linear_backward(dx, lg.attprojw, lg.attprojb, dproj, la.atty, lw.attprojw, N, C, C, false);
-    Ops::attention_backward(a.dqkv, dx, la.qkv, la.att, B, T, C, NH, p, dropout_site_seed(seed, l, 1),
-                            a.att_scratch);
     const float* ln1 = cfg.layernorm ? la.ln1 : x_in;
-    Ops::linear_backward(dx, lg.qkvw, lg.qkvb, a.dqkv, ln1, lw.qkvw, N, C, 3 * C, false);
+    const float* dln1 = dx;  // d(loss)/d(the mixer's input)
+    if (cfg.is_conv(l)) {
+      // The op overwrites its filter gradients; these are accumulated like every other.
+      const int K = cfg.conv_width;
+      float* dw = a.att_scratch;
+      float* db = lg.convb ? a.att_scratch + int64_t(C) * K : nullptr;
+      Ops::short_conv_backward(a.dqkv, dw, db, dx, ln1, lw.convw, B, T, C, K);
+      Ops::add(lg.convw, lg.convw, dw, int64_t(C) * K);
+      if (db) Ops::add(lg.convb, lg.convb, db, C);
+      dln1 = a.dqkv;
+    } else {
+      Ops::attention_backward(a.dqkv, dx, la.qkv, la.att, B, T, C, NH, p, dropout_site_seed(seed, l, 1),
+                              a.att_scratch);
+      Ops::linear_backward(dx, lg.qkvw, lg.qkvb, a.dqkv, ln1, lw.qkvw, N, C, 3 * C, false);
+    }
     if (cfg.layernorm)
-      Ops::layernorm_backward(dres, lg.ln1w, lg.ln1b, dx, x_in, lw.ln1w, la.ln1_mean, la.ln1_rstd, N, C);
+      Ops::layernorm_backward(dres, lg.ln1w, lg.ln1b, dln1, x_in, lw.ln1w, la.ln1_mean, la.ln1_rstd, N, C);
     else
-      Ops::add(dres, dres, dx, N * C);
+      Ops::add(dres, dres, dln1, N * C);
   }
   const float* demb = dres;
   if (p > 0.0f) { Ops::dropout(a.tmp, dres, N * C, p, dropout_site_seed(seed, -1, 0)); demb = a.tmp; }

@@ -54,6 +54,19 @@ void attention_kv_forward(float* out, float* kcache, float* vcache, const float*
                           int C, int NH, int cap, int len, float* scratch);
 int64_t attention_kv_scratch_floats(int n, int cap);
 
+// Causal depthwise convolution along time over x[B,T,C] (the model's BLC layout), width K:
+// y[b,t,c] = bias[c] + sum_k w[c,k] x[b,t+k-(K-1),c], with x = 0 before t = 0. w [C,K] fp32;
+// bias may be null. The depthwise-conv op (ops/conv1d.h) does the work.
+void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
+                        int C, int K);
+// dx, dw [C,K] and dbias [C] (when not null) are overwritten, not accumulated.
+void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
+                         const float* w, int B, int T, int C, int K);
+// The convolution for n new positions per row at len..len+n-1, for inference: x[B,n,C] is
+// first written into hist [B,cap,C] (every input so far), then y[B,n,C] is read off it.
+void short_conv_kv_forward(float* y, float* hist, const float* x, const float* w, const float* bias,
+                           int B, int n, int C, int K, int cap, int len);
+
 // Per-row softmax cross-entropy. Rows whose target is -1 are ignored (loss 0).
 // Returns the number of counted rows; losses[N] gets the per-row loss.
 int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* targets, int64_t N,

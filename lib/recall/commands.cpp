@@ -101,8 +101,10 @@ json run_hardcode(const HardcodeArgs& a, std::FILE* human) {
   const GPTConfig& c = im.model->config();
   if (human) {
     std::fprintf(human, "hand-built induction model: n_embd %d = position %s %d + token %s %d + previous-token %d + 2,"
-                        " 2 attention-only layers, 1 head, %.2fM parameters\n",
+                        " %s, 1 head, %.2fM parameters\n",
                  c.n_embd, im.pos.kind.c_str(), im.pos.dim, im.tok.kind.c_str(), im.tok.dim, im.tok.dim,
+                 im.mixer == "conv" ? "layer 1 a width-2 short conv (the shift), layer 2 attention"
+                                    : "2 attention-only layers",
                  im.model->num_params() / 1e6);
     std::fprintf(human, "beta %.3f%s (score gap in both layers); token-code coherence %.3f\n", im.beta,
                  a.opts.beta > 0 ? "" : " = ln L + 6", im.tok.coherence);
@@ -134,6 +136,10 @@ json run_hardcode(const HardcodeArgs& a, std::FILE* human) {
     }
     json layers = json::array();
     for (int l = 0; l < m.layers; ++l) {
+      if (!m.conv_taps[size_t(l)].empty()) {
+        layers.push_back({{"layer", l + 1}, {"mixer", "conv"}, {"taps", m.conv_taps[size_t(l)]}});
+        continue;
+      }
       std::vector<int> argmax;
       for (int i = 0; i < m.T; ++i) {
         int best = 0;

@@ -12,7 +12,10 @@ namespace gpt::recall {
 struct AttentionMaps {
   int layers = 0, heads = 0, T = 0;
   std::vector<int32_t> tokens;
-  std::vector<float> p;  // [layers, heads, T, T]
+  std::vector<float> p;  // [layers, heads, T, T]; zeros for short-conv layers
+  // Short-conv layers have no attention: their filter taps (oldest position first), summed over
+  // channels. Empty for attention layers.
+  std::vector<std::vector<float>> conv_taps;
   float at(int l, int h, int i, int j) const { return p[((size_t(l) * heads + h) * T + i) * T + j]; }
 };
 

@@ -15,7 +15,8 @@ json InductionModel::describe() const {
           {"vocab_size", c.vocab_size}, {"block_size", c.block_size}, {"params", model->num_params()},
           {"position_code", pos.kind},  {"position_dims", pos.dim}, {"token_code", tok.kind},
           {"token_dims", tok.dim},      {"token_coherence", tok.coherence}, {"beta", beta},
-          {"layer1_scale", g1},         {"layer2_scale", g2},       {"layer2_gap_fraction", gap2}};
+          {"layer1_scale", g1},         {"layer2_scale", g2},       {"layer2_gap_fraction", gap2},
+          {"layer1_mixer", mixer}};
 }
 
 InductionModel build_induction(int vocab, int seq_len, const InductionOptions& o) {
@@ -24,7 +25,11 @@ InductionModel build_induction(int vocab, int seq_len, const InductionOptions& o
   check(o.sink >= 0 && o.sink < 1, "sink must be in [0, 1), got {}", o.sink);
   check(o.out_gain > 1, "out_gain must be above 1 so the recalled value outvotes the query key, got {}", o.out_gain);
   check(o.beta >= 0, "beta must be positive (or 0 for the default ln L + 6), got {}", o.beta);
+  if (o.mixer != "attention" && o.mixer != "conv")
+    throw UsageError(fmt::format("unknown mixer '{}'; use attention or conv", o.mixer));
+  const bool conv = o.mixer == "conv";
   InductionModel im;
+  im.mixer = o.mixer;
   im.beta = o.beta > 0 ? o.beta : default_beta(seq_len);
   check(std::isfinite(im.beta), "beta must be finite, got {}", o.beta);
 
@@ -44,7 +49,7 @@ InductionModel build_induction(int vocab, int seq_len, const InductionOptions& o
   im.gap2 = std::min(1.0 - o.sink - mu, 1.0 - mu * (1.0 + o.sink));
   check(im.gap2 > 0, "token-code coherence {} with sink {} leaves no score gap in layer 2; lower --coherence", mu,
         o.sink);
-  im.g1 = im.beta / im.pos.gap;
+  im.g1 = conv ? 0.0 : im.beta / im.pos.gap;  // the conv's shift needs no sharpness
   im.g2 = im.beta / im.gap2;
 
   const int dp = im.pos.dim, dt = im.tok.dim;
@@ -64,6 +69,10 @@ InductionModel build_induction(int vocab, int seq_len, const InductionOptions& o
   cfg.layernorm = false;
   cfg.mlp = false;
   cfg.tie_embeddings = false;
+  if (conv) {
+    cfg.conv_layers = 1;
+    cfg.conv_width = 2;
+  }
   cfg.validate();
   im.model = std::make_unique<GPT>(cfg);
   GPT& m = *im.model;
@@ -83,16 +92,19 @@ InductionModel build_induction(int vocab, int seq_len, const InductionOptions& o
   }
   w.wpe[size_t(im.off_first)] = 1.0f;
 
-  // Layer 1: previous-token head.
-  const std::vector<float> S = shift_back(im.pos);
-  float* q1 = w.h[0].qkvw;
-  for (int a = 0; a < dp; ++a)
-    for (int b = 0; b < dp; ++b) q1[size_t(im.off_p + a) * C3 + size_t(im.off_p + b)] = S[size_t(a * dp + b)] * float(im.g1) * rc;
-  for (int a = 0; a < dp; ++a) q1[size_t(im.off_p + a) * C3 + C + size_t(im.off_p + a)] = 1.0f;
-  for (int k = 0; k < dt; ++k) {
-    q1[size_t(im.off_t + k) * C3 + 2 * C + size_t(im.off_t + k)] = 1.0f;
-    w.h[0].attprojw[size_t(im.off_t + k) * C + size_t(im.off_r + k)] = 1.0f;
+  // Layer 1: previous-token head, or the conv that is exactly a shift by one position
+  // (tap 0 multiplies position t-1, tap 1 position t). Either way T moves to R.
+  if (conv) {
+    for (int k = 0; k < dt; ++k) w.h[0].convw[size_t(im.off_t + k) * 2] = 1.0f;
+  } else {
+    const std::vector<float> S = shift_back(im.pos);
+    float* q1 = w.h[0].qkvw;
+    for (int a = 0; a < dp; ++a)
+      for (int b = 0; b < dp; ++b) q1[size_t(im.off_p + a) * C3 + size_t(im.off_p + b)] = S[size_t(a * dp + b)] * float(im.g1) * rc;
+    for (int a = 0; a < dp; ++a) q1[size_t(im.off_p + a) * C3 + C + size_t(im.off_p + a)] = 1.0f;
+    for (int k = 0; k < dt; ++k) q1[size_t(im.off_t + k) * C3 + 2 * C + size_t(im.off_t + k)] = 1.0f;
   }
+  for (int k = 0; k < dt; ++k) w.h[0].attprojw[size_t(im.off_t + k) * C + size_t(im.off_r + k)] = 1.0f;
 
   // Layer 2: induction head.
   float* q2 = w.h[1].qkvw;

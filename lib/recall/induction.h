@@ -12,6 +12,10 @@
 //   readout: logit_b = E_b . T  (untied lm_head rows = token codes).
 // Score gaps are exactly beta in both layers (see docs/assoc-recall.md for the proof and the
 // choice of beta against L).
+//
+// mixer "conv": layer 1 is a width-2 causal depthwise convolution whose filter is [1, 0] on the
+// token code (GPTConfig::conv_layers = 1), i.e. exactly the previous-token shift, followed by
+// the same T -> R projection; only layer 2 attends. Position 0 then gets R = 0.
 #include <memory>
 #include <string>
 
@@ -28,6 +32,7 @@ struct InductionOptions {
   double coherence = 0.25;        // largest token-code dot product allowed for "rs"
   double sink = 0.5;              // weight of a key's own token: the no-match fallback
   double out_gain = 4;            // layer-2 output scale, so the recalled value outvotes the query key
+  std::string mixer = "attention";  // layer 1: attention (previous-token head) or conv (a shift)
 };
 
 // ln L + 6: the match outweighs L distractors by a factor e^6 (about 400) in both layers.
@@ -36,6 +41,7 @@ double default_beta(int seq_len);
 struct InductionModel {
   std::unique_ptr<GPT> model;
   Code pos, tok;
+  std::string mixer;
   double beta = 0, g1 = 0, g2 = 0, gap2 = 0;
   int off_p = 0, off_t = 0, off_r = 0, off_one = 0, off_first = 0;
   json describe() const;

@@ -10,7 +10,7 @@ namespace gpt {
 
 inline double train_flops_per_token(const GPTConfig& c, int64_t n_params, int T) {
   double N = double(n_params) - double(c.block_size) * c.n_embd;
-  return 6.0 * N + 12.0 * c.n_layer * double(T) * c.n_embd;
+  return 6.0 * N + 12.0 * (c.n_layer - c.conv_layers) * double(T) * c.n_embd;  // short-conv layers: no T x T
 }
 
 }  // namespace gpt

@@ -53,6 +53,23 @@ done
 "$build/gpt-generate" --ckpt "$t/ck" --prompt-tokens 2,9,3,5,2,9 --score --json > "$t/score.json" 2>/dev/null \
   && ok "gpt-generate --score runs the checkpoint" || bad "--score"
 
+# 4b. --mixer conv: a width-2 short conv as layer 1, exact, and its checkpoint recalls through gpt-generate
+ar hardcode --preset toy --examples 500 --mixer conv --save "$t/cck" --json > "$t/conv.json"
+python3 - "$t/conv.json" <<'PY' && ok "--mixer conv is exact" || bad "--mixer conv"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["accuracy"] == 1.0 and r["model"]["layer1_mixer"] == "conv", r
+PY
+for kv in --kv-cache --no-kv-cache; do
+  out=$("$build/gpt-generate" --ckpt "$t/cck" --prompt-tokens 2,9,3,5,2 --max-new-tokens 1 --temperature 0 $kv --json 2>/dev/null)
+  python3 -c "import json,sys; assert json.loads(sys.argv[1])['token_ids'] == [[2,9,3,5,2,9]], sys.argv[1]" "$out" \
+    && ok "gpt-generate recalls from the conv checkpoint ($kv)" || bad "gpt-generate conv $kv: $out"
+done
+ar hardcode --preset toy --examples 1 --mixer conv --explain > "$t/cex.txt"
+grep -q "^layer 1: short conv of width 2" "$t/cex.txt" && grep -q "^layer 2 head 0" "$t/cex.txt" \
+  && ok "--explain shows the conv layer by its taps" || bad "conv explain: $(head -3 "$t/cex.txt")"
+expect_rc "unknown --mixer" 2 "--mixer" ar hardcode --preset toy --mixer mamba
+
 # 5. --explain: a text heat map per layer and a CSV
 ar hardcode --preset toy --examples 1 --explain --explain-csv "$t/att.csv" > "$t/ex.txt"
 if grep -q "^layer 1 head 0" "$t/ex.txt" && grep -q "^layer 2 head 0" "$t/ex.txt" \

@@ -11,19 +11,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-conv1d::Desc blc(int B, int T, int C, int K, bool bias) {
-  conv1d::Desc d;
-  d.B = B;
-  d.C = C;
-  d.L = T;
-  d.K = K;
-  d.layout = conv1d::Layout::BLC;
-  d.padding = conv1d::Padding::Causal;
-  d.dtype = conv1d::DType::F32;
-  d.bias = bias;
-  return d;
-}
-
 // y[b,i,c] for the n new positions, reading inputs len+i-(K-1) .. len+i from hist [B,cap,C].
 __global__ void conv_kv_kernel(float* y, const float* hist, const float* w, const float* bias, int B,
                                int n, int C, int K, int cap, int len) {
@@ -44,12 +31,12 @@ __global__ void conv_kv_kernel(float* y, const float* hist, const float* w, cons
 
 void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
                         int C, int K) {
-  conv1d::cuda::forward(blc(B, T, C, K, bias != nullptr), conv1d::Impl::CudaVec, y, x, w, bias, nullptr);
+  conv1d::cuda::forward(conv1d::model_desc(B, T, C, K, bias != nullptr), conv1d::Impl::CudaVec, y, x, w, bias, nullptr);
 }
 
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
                          const float* w, int B, int T, int C, int K) {
-  const conv1d::Desc d = blc(B, T, C, K, dbias != nullptr);
+  const conv1d::Desc d = conv1d::model_desc(B, T, C, K, dbias != nullptr);
   conv1d::BackwardOptions opt;
   opt.deterministic = true;  // per-block partials reduced in a fixed order: no float atomics
   // The partials' size depends on (B, T); the buffer only grows, so steady training does not

@@ -38,6 +38,20 @@ struct Desc {
 
 constexpr int kMaxWidth = 64;
 
+// The form a transformer's short-conv layer uses: activations x[B][T][C] (BLC), causal, fp32.
+inline Desc model_desc(int64_t B, int64_t T, int64_t C, int K, bool bias) {
+  Desc d;
+  d.B = B;
+  d.C = C;
+  d.L = T;
+  d.K = K;
+  d.layout = Layout::BLC;
+  d.padding = Padding::Causal;
+  d.dtype = DType::F32;
+  d.bias = bias;
+  return d;
+}
+
 // Throws gpt::UsageError naming the bad field: sizes < 1, K outside 1..64, even K with same.
 void validate(const Desc& d);
 inline int pad_left(const Desc& d) { return d.padding == Padding::Causal ? d.K - 1 : (d.K - 1) / 2; }

@@ -8,31 +8,16 @@
 
 namespace gpt::ops {
 
-namespace {
-conv1d::Desc blc(int B, int T, int C, int K, bool bias) {
-  conv1d::Desc d;
-  d.B = B;
-  d.C = C;
-  d.L = T;
-  d.K = K;
-  d.layout = conv1d::Layout::BLC;
-  d.padding = conv1d::Padding::Causal;
-  d.dtype = conv1d::DType::F32;
-  d.bias = bias;
-  return d;
-}
-}  // namespace
-
 void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
                         int C, int K) {
   GPT_PROF("short_conv_fwd");
-  conv1d::forward(blc(B, T, C, K, bias != nullptr), conv1d::Impl::Cpu, y, x, w, bias);
+  conv1d::forward(conv1d::model_desc(B, T, C, K, bias != nullptr), conv1d::Impl::Cpu, y, x, w, bias);
 }
 
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
                          const float* w, int B, int T, int C, int K) {
   GPT_PROF("short_conv_bwd");
-  conv1d::backward(blc(B, T, C, K, dbias != nullptr), conv1d::Impl::Cpu, dx, dw, dbias, dy, x, w, nullptr,
+  conv1d::backward(conv1d::model_desc(B, T, C, K, dbias != nullptr), conv1d::Impl::Cpu, dx, dw, dbias, dy, x, w, nullptr,
                    nullptr, 0);
 }
 

@@ -35,7 +35,7 @@ void short_conv_forward(float* y, const float* x, const float* w, const float* b
 }
 
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
-                         const float* w, int B, int T, int C, int K) {
+                         const float* w, const float* bias, int B, int T, int C, int K) {
   const conv1d::Desc d = conv1d::model_desc(B, T, C, K, dbias != nullptr);
   conv1d::BackwardOptions opt;
   opt.deterministic = true;  // per-block partials reduced in a fixed order: no float atomics
@@ -44,7 +44,7 @@ void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, co
   static DeviceBuffer ws;
   const size_t need = conv1d::cuda::backward_workspace_bytes(d, conv1d::Impl::CudaVec, opt);
   if (ws.size() * sizeof(float) < need) ws.resize((need + sizeof(float) - 1) / sizeof(float));
-  conv1d::cuda::backward(d, conv1d::Impl::CudaVec, dx, dw, dbias, dy, x, w, nullptr, ws.data(),
+  conv1d::cuda::backward(d, conv1d::Impl::CudaVec, dx, dw, dbias, dy, x, w, bias, ws.data(),
                          ws.size() * sizeof(float), opt, nullptr);
 }
 

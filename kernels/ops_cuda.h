@@ -82,7 +82,7 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
 void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
                         int C, int K);
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
-                         const float* w, int B, int T, int C, int K);
+                         const float* w, const float* bias, int B, int T, int C, int K);
 void short_conv_kv_forward(float* y, float* hist, const float* x, const float* w, const float* bias,
                            int B, int n, int C, int K, int cap, int len);
 

@@ -138,9 +138,10 @@ TEST_CASE("training steps are bit-for-bit deterministic, including dropout") {
 }
 
 TEST_CASE("whole-model gradient with dropout matches finite differences") {
-  for (int conv : {0, 1}) {  // 1: the first layer is a width-3 short conv
-  CAPTURE(conv);
-  GPTConfig c = tiny(conv == 0);
+  for (int variant : {0, 1, 2}) {  // 1, 2: the first layer is a width-3 short conv, with and without bias
+  const int conv = variant > 0;
+  CAPTURE(variant);
+  GPTConfig c = tiny(variant < 2);
   c.dropout = 0.3f;
   c.activation = Activation::Tanh;
   c.tie_embeddings = false;

@@ -156,7 +156,7 @@ void backward_graph(const GPTConfig& cfg, const ParamPtrs& w, const ParamPtrs& g
       const int K = cfg.conv_width;
       float* dw = a.att_scratch;
       float* db = lg.convb ? a.att_scratch + int64_t(C) * K : nullptr;
-      Ops::short_conv_backward(a.dqkv, dw, db, dx, ln1, lw.convw, B, T, C, K);
+      Ops::short_conv_backward(a.dqkv, dw, db, dx, ln1, lw.convw, lw.convb, B, T, C, K);
       Ops::add(lg.convw, lg.convw, dw, int64_t(C) * K);
       if (db) Ops::add(lg.convb, lg.convb, db, C);
       dln1 = a.dqkv;

@@ -59,9 +59,10 @@ int64_t attention_kv_scratch_floats(int n, int cap);
 // bias may be null. The depthwise-conv op (ops/conv1d.h) does the work.
 void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
                         int C, int K);
-// dx, dw [C,K] and dbias [C] (when not null) are overwritten, not accumulated.
+// dx, dw [C,K] and dbias [C] are overwritten, not accumulated; dbias and bias are both null
+// or both set.
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
-                         const float* w, int B, int T, int C, int K);
+                         const float* w, const float* bias, int B, int T, int C, int K);
 // The convolution for n new positions per row at len..len+n-1, for inference: x[B,n,C] is
 // first written into hist [B,cap,C] (every input so far), then y[B,n,C] is read off it.
 void short_conv_kv_forward(float* y, float* hist, const float* x, const float* w, const float* bias,

@@ -125,7 +125,9 @@ TEST_CASE("cuda model: one training step equals the CPU engine's (loss, gradient
 TEST_CASE("cuda model: two runs with the same seed give the same bits") {
 #ifdef GPT_HAVE_CUDA
   if (!have_gpu()) return;
-  const GPTConfig cfg = small_config(true, true, 0.1f, Activation::GeluTanh);
+  for (int conv : {0, 1}) {  // 1: the conv1d backward in its deterministic mode
+  CAPTURE(conv);
+  const GPTConfig cfg = small_config(true, true, 0.1f, Activation::GeluTanh, conv);
   std::vector<float> out[2];
   for (int run = 0; run < 2; ++run) {
     GPT cpu(cfg);
@@ -145,6 +147,7 @@ TEST_CASE("cuda model: two runs with the same seed give the same bits") {
     gpu.download_params(out[run].data());
   }
   CHECK(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)) == 0);
+  }
 #else
   MESSAGE("skipping CUDA model checks: built without CUDA");
 #endif

@@ -184,10 +184,38 @@ TEST_CASE("whole-model gradient with dropout matches finite differences") {
   }
 }
 
+TEST_CASE("short-conv layers accumulate their gradients, also where their scratch is the larger") {
+  // T = 1 makes the attention scratch (threads * 2 * T^2 floats) smaller than the conv's C*(K+1).
+  for (int T : {1, 6}) {
+    CAPTURE(T);
+    GPTConfig c = tiny();
+    c.conv_layers = 1;
+    c.conv_width = 3;
+    GPT m(c);
+    m.init_weights(4);
+    auto idx = tokens(2 * T, c.vocab_size, 7), tg = tokens(2 * T, c.vocab_size, 8);
+    m.forward(idx.data(), tg.data(), 2, T);
+    m.zero_grad();
+    m.backward();
+    std::vector<float> once(m.grad_data(), m.grad_data() + m.num_params());
+    m.backward();  // a second micro-batch of the same data: every gradient doubles
+    const ParamView* w = m.find_param("h.0.mixer.conv.weight");
+    const ParamView* b = m.find_param("h.0.mixer.conv.bias");
+    REQUIRE((w && b));
+    double nonzero = 0;
+    for (const ParamView* v : {w, b})
+      for (size_t i = v->offset; i < v->offset + v->numel; ++i) {
+        CHECK(m.grad_data()[i] == doctest::Approx(2.0 * once[i]).epsilon(1e-6));
+        nonzero += std::abs(once[i]);
+      }
+    CHECK(nonzero > 0);
+  }
+}
+
 TEST_CASE("checkpoint round trip keeps every bit and the config") {
   for (int conv : {0, 2}) {
   CAPTURE(conv);
-  GPTConfig c = tiny(false);
+  GPTConfig c = tiny(conv > 0);  // the conv layers with their biases
   c.tie_embeddings = false;
   c.activation = Activation::Relu;
   c.conv_layers = conv;

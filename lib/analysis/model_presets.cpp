@@ -37,6 +37,16 @@ GPTConfig preset_config(const std::string& name) {
   return c;
 }
 
+namespace {
+// The cost model counts attention in every layer; a short-conv layer would be mis-counted.
+GPTConfig attention_only(GPTConfig c) {
+  if (c.conv_layers > 0)
+    throw UsageError("this model has " + std::to_string(c.conv_layers) +
+                     " short-conv layer(s) (conv_layers); the cost model covers attention layers only");
+  return c;
+}
+}  // namespace
+
 GPTConfig load_model_config(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -45,9 +55,9 @@ GPTConfig load_model_config(const std::string& path) {
   if (!fs::exists(p, ec)) throw UsageError("config file '" + p.string() + "' does not exist");
   json j = parse_json_file(p.string());
   check(j.is_object(), "{}: expected a JSON object", p.string());
-  if (j.contains("model")) return GPTConfig::from_json(j["model"], "model");
-  if (j.contains("n_positions")) return GPTConfig::from_hf_json(j);
-  return GPTConfig::from_json(j, p.filename().string());
+  if (j.contains("model")) return attention_only(GPTConfig::from_json(j["model"], "model"));
+  if (j.contains("n_positions")) return attention_only(GPTConfig::from_hf_json(j));
+  return attention_only(GPTConfig::from_json(j, p.filename().string()));
 }
 
 GPTConfig preset_or_config(const std::string& s) {
@@ -74,7 +84,7 @@ GPTConfig resolve_model(const std::string& preset, const std::string& config_pat
     apply_override(j, s.starts_with("model.") ? s.substr(6) : s);
   }
   try {
-    return GPTConfig::from_json(j, "model");
+    return attention_only(GPTConfig::from_json(j, "model"));
   } catch (const UsageError&) {
     throw;
   } catch (const Error& e) {

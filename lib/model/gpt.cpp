@@ -151,8 +151,9 @@ int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats
   r.layers.assign(size_t(c.n_layer), LayerActs{});
   for (auto& l : r.layers) {
     if (ln) { l.ln1 = take(N * C); l.ln1_mean = take(N); l.ln1_rstd = take(N); }
-    l.qkv = take(3 * N * C);
-    l.att = take(att);
+    const bool conv = c.is_conv(int(&l - r.layers.data()));  // no qkv or T x T map to keep
+    l.qkv = conv ? nullptr : take(3 * N * C);
+    l.att = conv ? nullptr : take(att);
     l.atty = take(N * C);
     l.res1 = take(N * C);
     if (mlp) {

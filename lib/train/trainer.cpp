@@ -191,8 +191,9 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     saved.dropout = cfg.model.dropout;
     check(saved == cfg.model,
           "--resume: the checkpoint in {} has another model shape (n_layer={}, n_head={}, n_embd={}, "
-          "vocab_size={}, block_size={}) than the config; use the run's own config", ckpt.string(),
-          saved.n_layer, saved.n_head, saved.n_embd, saved.vocab_size, saved.block_size);
+          "vocab_size={}, block_size={}, conv_layers={}, conv_width={}) than the config; use the run's own config",
+          ckpt.string(), saved.n_layer, saved.n_head, saved.n_embd, saved.vocab_size, saved.block_size,
+          saved.conv_layers, saved.conv_width);
     TrainerState loaded = load_training_checkpoint(ckpt, model, opt);
     st.step = loaded.step;
     st.best_val_loss = loaded.best_val_loss;

@@ -31,7 +31,8 @@ __global__ void conv_kv_kernel(float* y, const float* hist, const float* w, cons
 
 void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
                         int C, int K) {
-  conv1d::cuda::forward(conv1d::model_desc(B, T, C, K, bias != nullptr), conv1d::Impl::CudaVec, y, x, w, bias, nullptr);
+  conv1d::cuda::forward(conv1d::model_desc(B, T, C, K, bias != nullptr), conv1d::Impl::CudaVec, y, x, w,
+                        bias, nullptr);
 }
 
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,

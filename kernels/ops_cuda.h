@@ -77,8 +77,8 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
                      const float* W, int64_t N, int IN, int OUT, bool w_out_in = false);
 
-// ---- attention (kernels/ops_attention.cu) ---------------------------------------------------
-// Same contract as ops::short_conv_forward/backward/kv_forward (kernels/ops_conv.cu).
+// ---- short conv (kernels/ops_conv.cu) ------------------------------------------------------
+// Same contract as ops::short_conv_forward/backward/kv_forward.
 void short_conv_forward(float* y, const float* x, const float* w, const float* bias, int B, int T,
                         int C, int K);
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
@@ -86,6 +86,7 @@ void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, co
 void short_conv_kv_forward(float* y, float* hist, const float* x, const float* w, const float* bias,
                            int B, int n, int C, int K, int cap, int len);
 
+// ---- attention (kernels/ops_attention.cu) ---------------------------------------------------
 // Same contract as ops::attention_forward/backward: att[B,NH,T,T] holds the softmax
 // probabilities (zeros above the diagonal); dropout on them is keyed exactly as on the CPU
 // (hash_uniform(seed, bh*T*T + t*T + j)), so CPU and GPU drop the same entries.

@@ -149,9 +149,10 @@ int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats
   r.encoded = take(N * C);
   r.tmp = take(N * C);
   r.layers.assign(size_t(c.n_layer), LayerActs{});
-  for (auto& l : r.layers) {
+  for (int li = 0; li < c.n_layer; ++li) {
+    LayerActs& l = r.layers[size_t(li)];
     if (ln) { l.ln1 = take(N * C); l.ln1_mean = take(N); l.ln1_rstd = take(N); }
-    const bool conv = c.is_conv(int(&l - r.layers.data()));  // no qkv or T x T map to keep
+    const bool conv = c.is_conv(li);  // no qkv or T x T map to keep
     l.qkv = conv ? nullptr : take(3 * N * C);
     l.att = conv ? nullptr : take(att);
     l.atty = take(N * C);
@@ -195,7 +196,7 @@ void check_batch(const GPTConfig& c, const int32_t* idx, const int32_t* targets,
 
 void GPT::ensure_acts(int B, int T) {
   if (B == B_ && T == T_) return;
-  const int64_t scratch = std::max(ops::attention_scratch_floats(T), conv_scratch_floats(cfg_, 0));
+  const int64_t scratch = std::max(ops::attention_scratch_floats(T), conv_scratch_floats(cfg_));
   const int64_t total = layout_acts(cfg_, B, T, scratch, false, nullptr, nullptr);
   acts_ = Buffer();  // free before allocating the new size
   acts_.resize(size_t(total));

@@ -77,7 +77,7 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   const int64_t N = int64_t(B) * T;
   if (B != d.B || T != d.T) {
     const int64_t ws = std::max(cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head),
-                                conv_scratch_floats(d.cfg, 0));
+                                conv_scratch_floats(d.cfg));
     const int64_t total = layout_acts(d.cfg, B, T, ws, /*dlogits_in_logits=*/true, nullptr, nullptr);
     d.acts = cuda::DeviceBuffer();  // free before allocating the new size
     d.acts.resize(size_t(total));

@@ -44,9 +44,9 @@ int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats
                     bool dlogits_in_logits, float* base, Acts* a);
 
 // Backward scratch a short-conv layer needs in Acts::att_scratch: its filter and bias
-// gradients before they are added to the accumulated ones, plus `workspace` floats for the op.
-inline int64_t conv_scratch_floats(const GPTConfig& c, int64_t workspace) {
-  return c.conv_layers > 0 ? int64_t(c.n_embd) * (c.conv_width + 1) + workspace : 0;
+// gradients before they are added to the accumulated ones.
+inline int64_t conv_scratch_floats(const GPTConfig& c) {
+  return c.conv_layers > 0 ? int64_t(c.n_embd) * (c.conv_width + 1) : 0;
 }
 
 // Checks a batch before any op sees it: B, T in range, ids in [0, V), targets in [-1, V).

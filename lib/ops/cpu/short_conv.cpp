@@ -17,8 +17,8 @@ void short_conv_forward(float* y, const float* x, const float* w, const float* b
 void short_conv_backward(float* dx, float* dw, float* dbias, const float* dy, const float* x,
                          const float* w, const float* bias, int B, int T, int C, int K) {
   GPT_PROF("short_conv_bwd");
-  conv1d::backward(conv1d::model_desc(B, T, C, K, dbias != nullptr), conv1d::Impl::Cpu, dx, dw, dbias, dy, x, w, bias,
-                   nullptr, 0);
+  conv1d::backward(conv1d::model_desc(B, T, C, K, dbias != nullptr), conv1d::Impl::Cpu, dx, dw, dbias,
+                   dy, x, w, bias, nullptr, 0);
 }
 
 void short_conv_kv_forward(float* y, float* hist, const float* x, const float* w, const float* bias,

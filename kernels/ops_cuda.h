@@ -119,6 +119,12 @@ int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* 
 // dlogits may alias logits (the LM head's gradient then overwrites its logits in place).
 void softmax_xent_backward(float* dlogits, const float* logits, const int32_t* targets, int64_t N,
                            int V, float scale);
+// The vocabulary-chunked loss of ops/ops.h (xent_chunk_*); stats is a device [N,4]. The last
+// chunk's call returns the count and synchronises.
+int64_t xent_chunk_forward(float* losses, float* stats, const float* logits,
+                           const int32_t* targets, int64_t N, int v0, int vc, int V);
+void xent_chunk_backward(float* dlogits, const float* logits, const float* stats,
+                         const int32_t* targets, int64_t N, int v0, int vc, float scale);
 void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed);
 void add(float* y, const float* a, const float* b, int64_t n);
 void scale(float* x, int64_t n, float s);

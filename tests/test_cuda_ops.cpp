@@ -290,6 +290,51 @@ TEST_CASE("cuda ops: softmax cross-entropy matches the CPU, with ignored rows an
   }
 }
 
+TEST_CASE("cuda ops: the vocabulary-chunked cross-entropy matches the CPU's chunks") {
+  if (!gpu_or_skip()) return;
+  struct Shape {
+    int64_t N;
+    int V, Vc;
+  };
+  Rng rng(17);
+  for (Shape s : {Shape{37, 101, 7}, Shape{5, 50304, 4096}, Shape{3, 1000, 1000}}) {
+    CAPTURE(s.N);
+    CAPTURE(s.V);
+    CAPTURE(s.Vc);
+    Ids targets(size_t(s.N));
+    for (size_t n = 0; n < targets.size(); ++n)
+      targets[n] = n % 5 == 2 ? -1 : int32_t(rng.below(uint64_t(s.V)));
+    targets.back() = s.V - 1;
+    DeviceIds d_targets(targets);
+    Vec stats = Vec(size_t(4 * s.N)), losses(size_t(s.N));
+    auto d_stats = poisoned(size_t(4 * s.N)), d_losses = poisoned(size_t(s.N));
+    std::vector<Vec> chunks;
+    int64_t count = 0;
+    for (int v0 = 0; v0 < s.V; v0 += s.Vc) {
+      const int vc = std::min(s.Vc, s.V - v0);
+      chunks.push_back(randn(size_t(s.N) * vc, rng, 2.0));
+      if (v0 == s.Vc) chunks.back()[3] = 1e4f;  // a max past the first chunk moves the argmax
+      const Vec& c = chunks.back();
+      count = ops::xent_chunk_forward(losses.data(), stats.data(), c.data(), targets.data(), s.N, v0, vc, s.V);
+      auto d_c = up(c);
+      CHECK(cuda::xent_chunk_forward(d_losses.data(), d_stats.data(), d_c.data(), d_targets.p, s.N, v0, vc,
+                                     s.V) == (v0 + vc == s.V ? count : 0));
+    }
+    check_close("losses", down(d_losses), losses, 1e-5);
+    const Vec got_stats = down(d_stats);
+    for (int64_t n = 0; n < s.N; ++n) CHECK(got_stats[size_t(4 * n + 3)] == stats[size_t(4 * n + 3)]);
+    const float scale = 1.0f / float(count);
+    for (int v0 = 0, k = 0; v0 < s.V; v0 += s.Vc, ++k) {
+      const int vc = std::min(s.Vc, s.V - v0);
+      Vec d(chunks[size_t(k)].size());
+      ops::xent_chunk_backward(d.data(), chunks[size_t(k)].data(), stats.data(), targets.data(), s.N, v0, vc, scale);
+      auto d_c = up(chunks[size_t(k)]);
+      cuda::xent_chunk_backward(d_c.data(), d_c.data(), d_stats.data(), d_targets.p, s.N, v0, vc, scale);  // in place
+      check_close("dlogits chunk", down(d_c), d, 1e-5);
+    }
+  }
+}
+
 TEST_CASE("cuda ops: dropout draws the CPU's mask") {
   if (!gpu_or_skip()) return;
   const int64_t n = 1000003;

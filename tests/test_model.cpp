@@ -137,6 +137,61 @@ TEST_CASE("training steps are bit-for-bit deterministic, including dropout") {
   CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
 }
 
+TEST_CASE("a vocabulary-chunked loss gives the whole-vocabulary loss, gradients and argmax") {
+  for (int variant : {0, 1, 2}) {  // tied + layernorm; untied + layernorm; tied, no layernorm
+    CAPTURE(variant);
+    GPTConfig c = tiny(variant != 1);
+    c.tie_embeddings = variant != 1;
+    c.layernorm = variant != 2;
+    c.dropout = 0.2f;
+    auto idx = tokens(24, c.vocab_size, 11), tg = tokens(24, c.vocab_size, 12);
+    tg[3] = tg[17] = -1;
+    // Two micro-batches, so the chunked head also accumulates into existing gradients.
+    auto run = [&](int chunk, std::vector<int32_t>* arg) {
+      GPT m(c);
+      test::fill_random_weights(m, 5, 0.2);
+      m.set_loss_chunk(chunk);
+      m.zero_grad();
+      std::vector<float> out;
+      for (int mb = 0; mb < 2; ++mb) {
+        out.push_back(m.forward(idx.data(), tg.data(), 2, 12, true, 40 + mb));
+        if (mb == 0 && arg) { arg->resize(24); m.argmax(arg->data()); }
+        m.backward(0.5f);
+      }
+      out.insert(out.end(), m.grad_data(), m.grad_data() + m.num_params());
+      return out;
+    };
+    std::vector<int32_t> ref_arg, arg;
+    const auto ref = run(0, &ref_arg);
+    for (int chunk : {1, 4, 22, 23, 100}) {  // 23 and more: the whole vocabulary again
+      CAPTURE(chunk);
+      const auto got = run(chunk, &arg);
+      CHECK(std::abs(got[0] - ref[0]) <= 1e-5 * std::abs(ref[0]));
+      CHECK(std::abs(got[1] - ref[1]) <= 1e-5 * std::abs(ref[1]));
+      CHECK(test::scaled_err(got, ref) < 1e-5);
+      CHECK(arg == ref_arg);
+      if (chunk >= c.vocab_size) CHECK(std::memcmp(got.data(), ref.data(), got.size() * 4) == 0);
+    }
+  }
+  GPT m(tiny());
+  m.init_weights(1);
+  m.set_loss_chunk(5);
+  auto idx = tokens(12, 23, 1);
+  m.forward(idx.data(), idx.data(), 1, 12);
+  CHECK_THROWS_WITH_AS(m.logits(), doctest::Contains("use argmax()"), Error);
+  {  // The memory it is for: [N,V] logits and their [N,V] gradient become [N,5] and [N,4] stats.
+    GPT whole(tiny());
+    whole.forward(idx.data(), idx.data(), 1, 12);
+    CHECK(whole.activation_bytes() - m.activation_bytes() == 4 * size_t(2 * 12 * 23 - (12 * 5 + 4 * 12)));
+  }
+  m.forward(idx.data(), nullptr, 1, 12);  // no targets: the whole logits, as for generation
+  std::vector<int32_t> arg(12);
+  m.argmax(arg.data());
+  for (int t = 0; t < 12; ++t)
+    CHECK(arg[size_t(t)] == std::max_element(m.logits() + t * 23, m.logits() + (t + 1) * 23) - (m.logits() + t * 23));
+  CHECK_THROWS_WITH_AS(m.set_loss_chunk(-1), doctest::Contains("loss_chunk"), Error);
+}
+
 TEST_CASE("whole-model gradient with dropout matches finite differences") {
   for (int variant : {0, 1, 2}) {  // 1, 2: the first layer is a width-3 short conv, with and without bias
   const int conv = variant > 0;

@@ -3,9 +3,11 @@
 #include <omp.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "ops/ops.h"
 #include "test_util.h"
@@ -318,6 +320,58 @@ TEST_CASE("softmax cross-entropy with ignored targets") {
   ops::softmax_xent_backward(d.data(), lf.data(), tg.data(), N, V, 0.2f);
   Vec R(size_t(N), 0.2);
   CHECK(scaled_err(d, numgrad(ref_loss, logits, R)) < 1e-4);
+}
+
+TEST_CASE("vocabulary-chunked cross-entropy equals the whole-row one, for any chunk size") {
+  Rng rng(61);
+  const int N = 9, V = 37;
+  auto logits = to_f(randd(size_t(N * V), rng, 3.0));
+  logits[5] = 80.0f;                       // a large logit must not overflow
+  logits[V + 30] = logits[V + 3] = 9.0f;   // a tie across chunks: the first index wins
+  logits[2 * V + 7] = logits[2 * V + 8] = 9.0f;  // a tie inside a chunk
+  std::vector<int32_t> tg = {3, -1, 0, 36, -1, 5, 7, 20, 35};
+  std::vector<float> ref_loss(static_cast<size_t>(N)), ref_d(logits.size());
+  const int64_t ref_count = ops::softmax_xent_forward(ref_loss.data(), logits.data(), tg.data(), N, V);
+  ops::softmax_xent_backward(ref_d.data(), logits.data(), tg.data(), N, V, 0.3f);
+  std::vector<int32_t> ref_arg(static_cast<size_t>(N));
+  for (int n = 0; n < N; ++n)
+    ref_arg[size_t(n)] = int32_t(std::max_element(&logits[size_t(n * V)], &logits[size_t(n * V + V)]) -
+                                 &logits[size_t(n * V)]);
+  for (int Vc : {1, 2, 5, 16, 36, 37}) {
+    CAPTURE(Vc);
+    // Column chunk [v0, v0+vc) of every row, packed as [N, vc], as the LM head would make it.
+    auto chunk = [&](int v0, int vc) {
+      std::vector<float> c(size_t(N) * size_t(vc));
+      for (int n = 0; n < N; ++n)
+        std::copy_n(&logits[size_t(n * V + v0)], vc, &c[size_t(n) * size_t(vc)]);
+      return c;
+    };
+    std::vector<float> losses = to_f(poisoned(size_t(N))), stats = to_f(poisoned(size_t(4 * N)));
+    int64_t count = -1;
+    for (int v0 = 0; v0 < V; v0 += Vc) {
+      const int vc = std::min(Vc, V - v0);
+      auto c = chunk(v0, vc);
+      count = ops::xent_chunk_forward(losses.data(), stats.data(), c.data(), tg.data(), N, v0, vc, V);
+      if (v0 + vc < V) CHECK(count == 0);
+    }
+    CHECK(count == ref_count);
+    CHECK(scaled_err(losses, ref_loss) < 1e-6);
+    std::vector<int32_t> arg(static_cast<size_t>(N), -7);
+    ops::xent_chunk_argmax(arg.data(), stats.data(), N);
+    CHECK(arg == ref_arg);
+    std::vector<float> d(logits.size(), std::nanf(""));
+    for (int v0 = 0; v0 < V; v0 += Vc) {
+      const int vc = std::min(Vc, V - v0);
+      auto c = chunk(v0, vc);
+      ops::xent_chunk_backward(c.data(), c.data(), stats.data(), tg.data(), N, v0, vc, 0.3f);  // in place
+      for (int n = 0; n < N; ++n)
+        std::copy_n(&c[size_t(n) * size_t(vc)], vc, &d[size_t(n * V + v0)]);
+    }
+    CHECK(scaled_err(d, ref_d) < 1e-6);
+  }
+  std::vector<float> l(static_cast<size_t>(N)), st(static_cast<size_t>(4 * N));
+  CHECK_THROWS_WITH_AS(ops::xent_chunk_forward(l.data(), st.data(), logits.data(), tg.data(), N, 30, 8, V),
+                       doctest::Contains("not inside [0, 37)"), Error);
 }
 
 TEST_CASE("dropout keeps the expected fraction and is reproducible") {

@@ -21,7 +21,10 @@ struct CpuOps {
   static constexpr auto* short_conv_forward = &ops::short_conv_forward;
   static constexpr auto* short_conv_backward = &ops::short_conv_backward;
   static constexpr auto* short_conv_kv_forward = &ops::short_conv_kv_forward;
+  static constexpr auto* softmax_xent_forward = &ops::softmax_xent_forward;
   static constexpr auto* softmax_xent_backward = &ops::softmax_xent_backward;
+  static constexpr auto* xent_chunk_forward = &ops::xent_chunk_forward;
+  static constexpr auto* xent_chunk_backward = &ops::xent_chunk_backward;
   static constexpr auto* dropout = &ops::dropout;
   static constexpr auto* add = &ops::add;
   static void zero(float* p, int64_t n) { std::memset(p, 0, size_t(n) * sizeof(float)); }

@@ -20,7 +20,10 @@ struct CudaOps {
   static constexpr auto* short_conv_forward = &cuda::short_conv_forward;
   static constexpr auto* short_conv_backward = &cuda::short_conv_backward;
   static constexpr auto* short_conv_kv_forward = &cuda::short_conv_kv_forward;
+  static constexpr auto* softmax_xent_forward = &cuda::softmax_xent_forward;
   static constexpr auto* softmax_xent_backward = &cuda::softmax_xent_backward;
+  static constexpr auto* xent_chunk_forward = &cuda::xent_chunk_forward;
+  static constexpr auto* xent_chunk_backward = &cuda::xent_chunk_backward;
   static constexpr auto* dropout = &cuda::dropout;
   static constexpr auto* add = &cuda::add;
   static void zero(float* p, int64_t n) { cuda::fill_zero(p, size_t(n) * sizeof(float)); }

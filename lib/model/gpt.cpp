@@ -138,8 +138,9 @@ void GPT::zero_grad() {
 
 
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
-                    bool dlogits_in_logits, float* base, Acts* a) {
+                    bool dlogits_in_logits, int loss_chunk, float* base, Acts* a) {
   const int64_t N = int64_t(B) * T, C = c.n_embd, V = c.vocab_size;
+  const int chunk = loss_chunk > 0 && loss_chunk < V ? loss_chunk : 0;
   const int64_t att = int64_t(B) * c.n_head * T * T;
   const bool ln = c.layernorm, mlp = c.mlp;
   Acts tmp;
@@ -168,13 +169,15 @@ int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats
   }
   r.lnf = r.lnf_mean = r.lnf_rstd = nullptr;
   if (ln) { r.lnf = take(N * C); r.lnf_mean = take(N); r.lnf_rstd = take(N); }
-  r.logits = take(N * V);
+  r.loss_chunk = chunk;
+  r.logits = take(N * (chunk ? chunk : V));
+  r.xent_stats = chunk ? take(4 * N) : nullptr;
   r.losses = take(N);
   r.dqkv = take(3 * N * C);
   r.dtmp = take(N * C);
   r.dtmp2 = take(N * C);
   r.dfch = take(4 * N * C);
-  r.dlogits = dlogits_in_logits ? r.logits : take(N * V);
+  r.dlogits = dlogits_in_logits || chunk ? r.logits : take(N * V);
   r.att_scratch = take(att_scratch_floats);
   return used;
 }
@@ -194,23 +197,45 @@ void check_batch(const GPTConfig& c, const int32_t* idx, const int32_t* targets,
             targets[i], i, V);
 }
 
-void GPT::ensure_acts(int B, int T) {
-  if (B == B_ && T == T_) return;
+void GPT::ensure_acts(int B, int T, int chunk) {
+  if (B == B_ && T == T_ && chunk == chunk_) return;
   const int64_t scratch = std::max(ops::attention_scratch_floats(T), conv_scratch_floats(cfg_));
-  const int64_t total = layout_acts(cfg_, B, T, scratch, false, nullptr, nullptr);
+  const int64_t total = layout_acts(cfg_, B, T, scratch, false, chunk, nullptr, nullptr);
   acts_ = Buffer();  // free before allocating the new size
   acts_.resize(size_t(total));
-  layout_acts(cfg_, B, T, scratch, false, acts_.data(), &a_);
+  layout_acts(cfg_, B, T, scratch, false, chunk, acts_.data(), &a_);
   B_ = B;
   T_ = T;
+  chunk_ = chunk;
+}
+
+void GPT::set_loss_chunk(int chunk) {
+  check(chunk >= 0, "loss_chunk must be 0 (the whole vocabulary) or a positive column count, got {}", chunk);
+  loss_chunk_ = chunk;
+}
+
+const float* GPT::logits() const {
+  check(a_.loss_chunk == 0, "the logits of a forward with targets are not kept when the loss is chunked "
+        "(set_loss_chunk); use argmax(), or a forward without targets");
+  return a_.logits;
+}
+
+void GPT::argmax(int32_t* out) const {
+  check(cur_B_ > 0, "argmax: no forward pass yet");
+  const int64_t N = int64_t(cur_B_) * cur_T_;
+  if (a_.loss_chunk > 0) return ops::xent_chunk_argmax(out, a_.xent_stats, N);
+  const int V = cfg_.vocab_size;
+  for (int64_t i = 0; i < N; ++i) {
+    const float* row = a_.logits + i * V;
+    out[i] = int32_t(std::max_element(row, row + V) - row);
+  }
 }
 
 float GPT::forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train,
                    uint64_t dropout_seed) {
-  const int V = cfg_.vocab_size;
   check_batch(cfg_, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
-  ensure_acts(B, T);
+  ensure_acts(B, T, targets ? loss_chunk_ : 0);
   idx_.assign(idx, idx + N);
   have_targets_ = targets != nullptr;
   if (targets) targets_.assign(targets, targets + N);
@@ -223,7 +248,7 @@ float GPT::forward(const int32_t* idx, const int32_t* targets, int B, int T, boo
   forward_graph<CpuOps>(cfg_, w_, a_, idx, B, T, p, dropout_seed);
   loss_count_ = 0;
   if (!targets) return std::numeric_limits<float>::quiet_NaN();
-  loss_count_ = ops::softmax_xent_forward(a_.losses, a_.logits, targets, N, V);
+  loss_count_ = loss_graph<CpuOps>(cfg_, w_, a_, targets, N);
   if (loss_count_ == 0) return std::numeric_limits<float>::quiet_NaN();
   double sum = 0.0;
   for (int64_t i = 0; i < N; ++i) sum += a_.losses[i];

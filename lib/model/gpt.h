@@ -47,7 +47,17 @@ class GPT {
   // train=true applies dropout keyed by dropout_seed and keeps what backward needs.
   float forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train = false,
                 uint64_t dropout_seed = 0);
-  const float* logits() const { return a_.logits; }  // [B,T,V] from the last forward
+  // [B,T,V] from the last forward; not kept by a forward with targets under set_loss_chunk.
+  const float* logits() const;
+  // Argmax over the vocabulary of each of the last forward's B*T rows (before backward), from
+  // the logits or, chunked, from the loss's row stats.
+  void argmax(int32_t* out) const;
+  // Forwards with targets make the logits and the loss in vocabulary chunks of this many
+  // columns, holding [B*T, chunk] logits instead of [B*T, V] (0: the whole vocabulary). The
+  // loss and gradients are the same up to float rounding; each step costs one more LM-head
+  // product. Forwards without targets always make the whole logits.
+  void set_loss_chunk(int chunk);
+  int loss_chunk() const { return loss_chunk_; }
   int64_t loss_count() const { return loss_count_; }
   // Attention probabilities [B,NH,T,T] of layer l from the last forward (rows sum to 1 over
   // the causal prefix), for tools that show what a model attends to.
@@ -65,7 +75,7 @@ class GPT {
 
  private:
   void layout_params();
-  void ensure_acts(int B, int T);
+  void ensure_acts(int B, int T, int chunk);
 
   GPTConfig cfg_;
   std::vector<ParamView> views_;
@@ -75,8 +85,9 @@ class GPT {
 
   // Activations and backward scratch for (B_, T_), one buffer.
   Buffer acts_;
-  int B_ = 0, T_ = 0;
+  int B_ = 0, T_ = 0, chunk_ = 0;  // what acts_ is laid out for
   Acts a_{};
+  int loss_chunk_ = 0;
 
   // State of the last forward, needed by backward.
   std::vector<int32_t> idx_, targets_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/ops.h"
 
 #ifdef GPT_HAVE_CUDA
 #include "model/cuda_ops.h"
@@ -32,7 +33,8 @@ struct CudaGPT::Impl {
   cuda::DeviceBuffer params, grads, m, v, acts;
   ParamPtrs w{}, g{};
   Acts a{};
-  int B = 0, T = 0;  // shape the activations are laid out for
+  int B = 0, T = 0, chunk = 0;  // what the activations are laid out for
+  int loss_chunk = 0;
   DeviceIds ids;
   std::vector<float> losses, logits;
   // State of the last forward, needed by backward.
@@ -49,6 +51,7 @@ CudaGPT::CudaGPT(const GPT& model, bool training) : d_(std::make_unique<Impl>())
   d.cfg = model.config();
   d.views = model.params();
   d.n = model.num_params();
+  d.loss_chunk = model.loss_chunk();
   d.params.resize(d.n);
   d.w = model.bind(d.params.data());
   if (training) {
@@ -75,15 +78,17 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   Impl& d = *d_;
   check_batch(d.cfg, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
-  if (B != d.B || T != d.T) {
+  const int chunk = targets ? d.loss_chunk : 0;
+  if (B != d.B || T != d.T || chunk != d.chunk) {
     const int64_t ws = std::max(cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head),
                                 conv_scratch_floats(d.cfg));
-    const int64_t total = layout_acts(d.cfg, B, T, ws, /*dlogits_in_logits=*/true, nullptr, nullptr);
+    const int64_t total = layout_acts(d.cfg, B, T, ws, /*dlogits_in_logits=*/true, chunk, nullptr, nullptr);
     d.acts = cuda::DeviceBuffer();  // free before allocating the new size
     d.acts.resize(size_t(total));
-    layout_acts(d.cfg, B, T, ws, true, d.acts.data(), &d.a);
+    layout_acts(d.cfg, B, T, ws, true, chunk, d.acts.data(), &d.a);
     d.B = B;
     d.T = T;
+    d.chunk = chunk;
   }
   d.ids.ensure(N);
   cuda::to_device(d.ids.idx, idx, size_t(N) * sizeof(int32_t));
@@ -98,7 +103,7 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   forward_graph<CudaOps>(d.cfg, d.w, d.a, d.ids.idx, B, T, p, dropout_seed);
   d.count = 0;
   if (!targets) return std::numeric_limits<float>::quiet_NaN();
-  d.count = cuda::softmax_xent_forward(d.a.losses, d.a.logits, d.ids.targets, N, d.cfg.vocab_size);
+  d.count = loss_graph<CudaOps>(d.cfg, d.w, d.a, d.ids.targets, N);
   if (d.count == 0) return std::numeric_limits<float>::quiet_NaN();
   // Summed on the host in double, as the CPU engine does.
   d.losses.resize(size_t(N));
@@ -111,12 +116,29 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
 const float* CudaGPT::logits_host() {
   Impl& d = *d_;
   check(d.cur_B > 0, "logits_host: no forward pass yet");
+  check(d.a.loss_chunk == 0, "the logits of a forward with targets are not kept when the loss is chunked "
+        "(train.loss_chunk); use argmax_host()");
   const size_t n = size_t(d.cur_B) * size_t(d.cur_T) * size_t(d.cfg.vocab_size);
   if (d.logits.size() != n) {
     d.logits.resize(n);
     cuda::to_host(d.logits.data(), d.a.logits, n * sizeof(float));
   }
   return d.logits.data();
+}
+
+void CudaGPT::argmax_host(int32_t* out) {
+  Impl& d = *d_;
+  check(d.cur_B > 0, "argmax_host: no forward pass yet");
+  const int64_t N = int64_t(d.cur_B) * d.cur_T;
+  if (d.a.loss_chunk > 0) {
+    std::vector<float> stats(size_t(4 * N));
+    cuda::to_host(stats.data(), d.a.xent_stats, stats.size() * sizeof(float));
+    return ops::xent_chunk_argmax(out, stats.data(), N);
+  }
+  const int V = d.cfg.vocab_size;
+  const float* lg = logits_host();
+  for (int64_t i = 0; i < N; ++i)
+    out[i] = int32_t(std::max_element(lg + i * V, lg + (i + 1) * V) - (lg + i * V));
 }
 
 void CudaGPT::backward(float loss_scale) {
@@ -188,6 +210,7 @@ void CudaGPT::backward(float) { fail("no CUDA"); }
 void CudaGPT::zero_grad() {}
 int64_t CudaGPT::loss_count() const { return 0; }
 const float* CudaGPT::logits_host() { fail("no CUDA"); }
+void CudaGPT::argmax_host(int32_t*) { fail("no CUDA"); }
 double CudaGPT::clip_grad_norm(double) { fail("no CUDA"); }
 void CudaGPT::adamw_step(const ops::AdamWParams&, float) { fail("no CUDA"); }
 int64_t CudaGPT::adam_steps() const { return 0; }

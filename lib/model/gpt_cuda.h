@@ -13,7 +13,7 @@ namespace gpt {
 
 class CudaGPT {
  public:
-  // Uploads model's parameters. Throws gpt::Error without CUDA support or a usable GPU.
+  // Uploads model's parameters and takes its loss_chunk. Throws gpt::Error without CUDA support or a usable GPU.
   // training = false holds the parameters alone (no gradients or moments), for inference.
   explicit CudaGPT(const GPT& model, bool training = true);
   ~CudaGPT();
@@ -32,6 +32,8 @@ class CudaGPT {
   // The last forward's logits [B,T,V] copied to the host. The LM head's gradient overwrites
   // the logits on the device (they are never held twice), so call this before backward.
   const float* logits_host();
+  // GPT::argmax of the last forward, on the host (before backward).
+  void argmax_host(int32_t* out);
 
   // clip_grad_norm and AdamW::step of the CPU engine (train/optimizer.h), on the device.
   double clip_grad_norm(double max_norm);

@@ -3,6 +3,7 @@
 // (model/gpt.cpp) and gpt::cuda on the GPU (model/gpt_cuda.cpp), so the two engines cannot
 // drift apart. An op set is a struct of static functions with the signatures of ops/ops.h
 // plus zero(p, n); every pointer handed to it lives where that op set computes.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct LayerActs {
 struct Acts {
   float *encoded, *tmp, *lnf, *lnf_mean, *lnf_rstd, *logits, *losses;  // logits [N,V]
   std::vector<LayerActs> layers;
+  // With loss_chunk (0 < loss_chunk < V) the LM head and the loss run one vocabulary chunk at
+  // a time (loss_graph): logits is [N,loss_chunk], the gradient overwrites it, and xent_stats
+  // [N,4] carries the softmax of each row across chunks. 0: whole-vocabulary logits.
+  int loss_chunk = 0;
+  float* xent_stats = nullptr;
   // Backward scratch, reused by every layer: [N,3C], two [N,C], [N,4C], dlogits [N,V]
   // (may be the logits themselves), attention scratch.
   float *dqkv, *dtmp, *dtmp2, *dfch, *dlogits, *att_scratch;
@@ -40,8 +46,9 @@ struct Acts {
 
 // Lays out the activations for (B, T) at base (null: only counts) and returns the floats used.
 // dlogits_in_logits: the LM head's gradient overwrites the logits instead of its own [N,V].
+// loss_chunk: see Acts (a value of V or more, or 0, means whole-vocabulary logits).
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
-                    bool dlogits_in_logits, float* base, Acts* a);
+                    bool dlogits_in_logits, int loss_chunk, float* base, Acts* a);
 
 // Backward scratch a short-conv layer needs in Acts::att_scratch: its filter and bias
 // gradients before they are added to the accumulated ones.
@@ -57,7 +64,14 @@ inline uint64_t dropout_site_seed(uint64_t seed, int layer, int site) {
   return splitmix64(seed ^ splitmix64(uint64_t(layer + 1) * 8 + uint64_t(site)));
 }
 
-// Forward from ids idx[B,T] to a.logits. p: dropout probability (0 when not training).
+// The residual stream as the LM head sees it: after the final layernorm, when there is one.
+inline const float* head_input(const GPTConfig& cfg, const Acts& a) {
+  return cfg.layernorm ? a.lnf : a.layers.back().res2;
+}
+
+// Forward from ids idx[B,T] to a.logits (to the head's input when a.loss_chunk is set: the
+// logits are then made chunk by chunk in loss_graph). p: dropout probability (0 when not
+// training).
 template <class Ops>
 void forward_graph(const GPTConfig& cfg, const ParamPtrs& w, Acts& a, const int32_t* idx, int B,
                    int T, float p, uint64_t seed) {
@@ -104,8 +118,28 @@ void forward_graph(const GPTConfig& cfg, const ParamPtrs& w, Acts& a, const int3
     Ops::layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, x, w.lnfw, w.lnfb, N, C, eps);
     xf = a.lnf;
   }
+  if (a.loss_chunk > 0) return;
   const float* head = cfg.tie_embeddings ? w.wte : w.lm_head;
   Ops::linear_forward(a.logits, xf, head, nullptr, N, C, V, /*w_out_in=*/true);
+}
+
+// Per-row losses of the last forward into a.losses; returns the number of counted targets.
+// Chunked, each vocabulary chunk's logits are made, folded into the row stats and dropped, so
+// [N,V] never exists; backward makes them again (one more N x C x V product per step).
+template <class Ops>
+int64_t loss_graph(const GPTConfig& cfg, const ParamPtrs& w, Acts& a, const int32_t* targets,
+                   int64_t N) {
+  const int C = cfg.n_embd, V = cfg.vocab_size, Vc = a.loss_chunk;
+  if (Vc == 0) return Ops::softmax_xent_forward(a.losses, a.logits, targets, N, V);
+  const float* head = cfg.tie_embeddings ? w.wte : w.lm_head;
+  const float* xf = head_input(cfg, a);
+  int64_t count = 0;
+  for (int v0 = 0; v0 < V; v0 += Vc) {
+    const int vc = std::min(Vc, V - v0);
+    Ops::linear_forward(a.logits, xf, head + int64_t(v0) * C, nullptr, N, C, vc, true);
+    count = Ops::xent_chunk_forward(a.losses, a.xent_stats, a.logits, targets, N, v0, vc, V);
+  }
+  return count;
 }
 
 // Accumulates the gradients of the last forward (same idx, p, seed) into g. scale: loss scale
@@ -119,12 +153,29 @@ void backward_graph(const GPTConfig& cfg, const ParamPtrs& w, const ParamPtrs& g
   float* dres = a.dtmp2;  // d(loss)/d(residual stream), updated in place layer by layer
   float* dx = a.dtmp;     // gradient of a sub-block's input before it joins the residual
 
-  Ops::softmax_xent_backward(a.dlogits, a.logits, targets, N, V, scale);
   const float* xlast = a.layers.back().res2;
-  const float* xf = cfg.layernorm ? a.lnf : xlast;
+  const float* xf = head_input(cfg, a);
   const bool tied = cfg.tie_embeddings;
-  Ops::linear_backward(cfg.layernorm ? dx : dres, tied ? g.wte : g.lm_head, nullptr, a.dlogits, xf,
-                       tied ? w.wte : w.lm_head, N, C, V, /*w_out_in=*/true);
+  const float* head = tied ? w.wte : w.lm_head;
+  float* dhead = tied ? g.wte : g.lm_head;
+  float* dxf = cfg.layernorm ? dx : dres;
+  if (a.loss_chunk == 0) {
+    Ops::softmax_xent_backward(a.dlogits, a.logits, targets, N, V, scale);
+    Ops::linear_backward(dxf, dhead, nullptr, a.dlogits, xf, head, N, C, V, /*w_out_in=*/true);
+  } else {
+    // Each chunk's logits again, their gradient in place, and its share of dxf and dhead. The
+    // first chunk writes dxf; later ones go through a.tmp (free until the layers' backward).
+    const int Vc = a.loss_chunk;
+    for (int v0 = 0; v0 < V; v0 += Vc) {
+      const int vc = std::min(Vc, V - v0);
+      const int64_t off = int64_t(v0) * C;
+      Ops::linear_forward(a.logits, xf, head + off, nullptr, N, C, vc, true);
+      Ops::xent_chunk_backward(a.logits, a.logits, a.xent_stats, targets, N, v0, vc, scale);
+      Ops::linear_backward(v0 == 0 ? dxf : a.tmp, dhead + off, nullptr, a.logits, xf, head + off,
+                           N, C, vc, true);
+      if (v0 > 0) Ops::add(dxf, dxf, a.tmp, N * C);
+    }
+  }
   if (cfg.layernorm) {
     Ops::zero(dres, N * C);
     Ops::layernorm_backward(dres, g.lnfw, g.lnfb, dx, xlast, w.lnfw, a.lnf_mean, a.lnf_rstd, N, C);

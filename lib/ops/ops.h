@@ -76,6 +76,20 @@ int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* 
 void softmax_xent_backward(float* dlogits, const float* logits, const int32_t* targets, int64_t N,
                            int V, float scale);
 
+// The same loss over the vocabulary in column chunks, so that only [N, vc] logits exist at a
+// time: logits holds columns [v0, v0+vc) of each row. stats [N,4] carries each row's running
+// max, sum of exp(logit - max), target logit and argmax (a float; exact below 2^24) from chunk
+// to chunk; v0 == 0 starts them. The last chunk (v0 + vc == V) writes losses (0 for ignored
+// rows) and returns the number of counted rows; earlier chunks return 0.
+int64_t xent_chunk_forward(float* losses, float* stats, const float* logits,
+                           const int32_t* targets, int64_t N, int v0, int vc, int V);
+// dlogits = (softmax - onehot) * scale over columns [v0, v0+vc), from the finished stats; 0 for
+// ignored rows. dlogits may alias logits.
+void xent_chunk_backward(float* dlogits, const float* logits, const float* stats,
+                         const int32_t* targets, int64_t N, int v0, int vc, float scale);
+// Argmax of each row from finished stats (the chunked counterpart of a max over the logits).
+void xent_chunk_argmax(int32_t* out, const float* stats, int64_t N);
+
 // Inverted dropout: y = x * keep / (1 - p), keep = hash_uniform(seed, i) >= p. y may alias x.
 void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed);
 

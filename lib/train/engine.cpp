@@ -23,7 +23,7 @@ class CpuEngine : public TrainEngine {
   void backward(float s) override { m_.backward(s); }
   void zero_grad() override { m_.zero_grad(); }
   int64_t loss_count() const override { return m_.loss_count(); }
-  const float* logits() override { return m_.logits(); }
+  void argmax(int32_t* out) override { m_.argmax(out); }
   void allreduce_grads() override { dist::allreduce_sum(m_.grad_data(), m_.num_params()); }
   double clip_grad_norm(double max_norm) override { return gpt::clip_grad_norm(m_, max_norm); }
   void step(float lr) override {
@@ -52,7 +52,7 @@ class CudaEngine : public TrainEngine {
   void backward(float s) override { g_.backward(s); }
   void zero_grad() override { g_.zero_grad(); }
   int64_t loss_count() const override { return g_.loss_count(); }
-  const float* logits() override { return g_.logits_host(); }
+  void argmax(int32_t* out) override { g_.argmax_host(out); }
   // Staged through the host buffer: NCCL, which would sum on the GPUs, is not wired in yet.
   void allreduce_grads() override {
     if (dist::world() == 1) return;

@@ -18,7 +18,7 @@ class TrainEngine {
   virtual void backward(float loss_scale) = 0;
   virtual void zero_grad() = 0;
   virtual int64_t loss_count() const = 0;
-  virtual const float* logits() = 0;  // host [B,T,V] of the last forward, before backward
+  virtual void argmax(int32_t* out) = 0;  // GPT::argmax of the last forward, before backward
   // Sums the gradients over the ranks of a data-parallel run (train/dist.h); one rank: nothing.
   virtual void allreduce_grads() = 0;
   virtual double clip_grad_norm(double max_norm) = 0;

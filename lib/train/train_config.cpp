@@ -50,6 +50,7 @@ RunConfig RunConfig::from_json(const json& j) {
     r.get("always_save", t.always_save);
     r.get("stop_at_val_acc", t.stop_at_val_acc);
     r.get("zero1", t.zero1);
+    r.get("loss_chunk", t.loss_chunk);
     r.get("on_nonfinite", t.on_nonfinite);
     r.get("seed", t.seed);
     r.finish();
@@ -75,6 +76,8 @@ RunConfig RunConfig::from_json(const json& j) {
   check(t.log_interval > 0, "train.log_interval must be positive, got {}", t.log_interval);
   check(t.stop_at_val_acc >= 0 && t.stop_at_val_acc <= 1,
         "train.stop_at_val_acc must be in [0, 1] (0 disables it), got {}", t.stop_at_val_acc);
+  check(t.loss_chunk >= 0, "train.loss_chunk must be >= 0 (0: the whole vocabulary at once), got {}",
+        t.loss_chunk);
   check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda, got '{}'", c.device);
   check(!(t.zero1 && c.device == "cuda"), "train.zero1 (sharded AdamW state) is for CPU ranks; with device cuda "
         "every rank keeps the whole optimizer, so set train.zero1=false");
@@ -93,7 +96,8 @@ json RunConfig::to_json() const {
             {"weight_decay", t.weight_decay}, {"beta1", t.beta1}, {"beta2", t.beta2}, {"eps", t.eps},
             {"grad_clip", t.grad_clip}, {"eval_interval", t.eval_interval},
             {"eval_iters", t.eval_iters}, {"log_interval", t.log_interval},
-            {"always_save", t.always_save}, {"stop_at_val_acc", t.stop_at_val_acc}, {"zero1", t.zero1}, {"on_nonfinite", t.on_nonfinite}, {"seed", t.seed}}},
+            {"always_save", t.always_save}, {"stop_at_val_acc", t.stop_at_val_acc}, {"zero1", t.zero1},
+            {"loss_chunk", t.loss_chunk}, {"on_nonfinite", t.on_nonfinite}, {"seed", t.seed}}},
           {"out_dir", out_dir},
           {"device", device},
           {"tf32", tf32}};

@@ -28,6 +28,9 @@ struct TrainParams {
   bool always_save = false;
   bool zero1 = false;  // data-parallel CPU ranks: each keeps the AdamW moments of 1/W of the parameters
   double stop_at_val_acc = 0;  // example data: stop after the first eval this accurate (0: off)
+  // LM head and loss in vocabulary chunks of this many columns (GPT::set_loss_chunk), so the
+  // [B*T, V] logits are never held; 0: the whole vocabulary at once.
+  int loss_chunk = 0;
   std::string on_nonfinite = "stop";  // a NaN/Inf loss or gradient norm: stop | skip the update
   int64_t seed = 1337;
 };

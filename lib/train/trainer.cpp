@@ -66,7 +66,7 @@ struct Evaluator {
   const Dataset* val;
   uint64_t seed;
   int B, T, iters;
-  std::vector<int32_t> x, y;
+  std::vector<int32_t> x, y, pred;
   // Mean loss over a fixed set of batches: the same batches at every eval, so the curve
   // measures the model, not the draw.
   double loss(TrainEngine& m, const Dataset& ds, uint64_t split) {
@@ -83,7 +83,7 @@ struct Evaluator {
   // Example datasets: loss and argmax accuracy over the scored targets of every row, so a
   // test split is measured in full, the same way at every eval.
   struct Full { double loss = 0, acc = 0; int64_t scored = 0; };
-  Full full(TrainEngine& m, const Dataset& ds, int V) {
+  Full full(TrainEngine& m, const Dataset& ds) {
     const int64_t nb = (ds.num_examples() + B - 1) / B;
     std::vector<double> per(size_t(nb) * 3, 0.0);  // per batch: loss * count, count, correct
     for (int64_t k = dist::rank(); k < nb; k += dist::world()) {
@@ -91,12 +91,9 @@ struct Evaluator {
       const float l = m.forward(x.data(), y.data(), B, T, false, 0);
       if (m.loss_count() == 0) continue;
       int64_t correct = 0;
-      const float* lg = m.logits();
-      for (int64_t i = 0; i < int64_t(B) * T; ++i) {
-        if (y[size_t(i)] < 0) continue;
-        const float* row = lg + i * V;
-        correct += int(std::max_element(row, row + V) - row) == y[size_t(i)];
-      }
+      m.argmax(pred.data());
+      for (int64_t i = 0; i < int64_t(B) * T; ++i)
+        correct += y[size_t(i)] >= 0 && pred[size_t(i)] == y[size_t(i)];
       per[size_t(k) * 3] = double(l) * double(m.loss_count());
       per[size_t(k) * 3 + 1] = double(m.loss_count());
       per[size_t(k) * 3 + 2] = double(correct);
@@ -216,6 +213,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
       std::fprintf(stderr, "ZeRO-1: AdamW moments %.2f MB per rank instead of %.2f MB (%d ranks)\n",
                    2.0 * 4 * double(b.hi - b.lo) / 1e6, 2.0 * 4 * double(model.num_params()) / 1e6, W);
   }
+  model.set_loss_chunk(tp.loss_chunk);  // before the engine, which takes it from the model
   std::unique_ptr<TrainEngine> engine = make_engine(cfg.device, model, opt);
   st.world_size = W;
   if (root) write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
@@ -232,7 +230,8 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
                  opts.resume ? "resuming" : "training", st.step, tp.max_iters);
 
   Evaluator ev{train_ds.get(), val_ds.get(), uint64_t(tp.seed), B, T, tp.eval_iters,
-               std::vector<int32_t>(size_t(B) * T), std::vector<int32_t>(size_t(B) * T)};
+               std::vector<int32_t>(size_t(B) * T), std::vector<int32_t>(size_t(B) * T),
+               std::vector<int32_t>(size_t(B) * T)};
   std::vector<int32_t> x(size_t(B) * T), y(size_t(B) * T);
   TrainResult res;
   res.out_dir = out.string();
@@ -267,7 +266,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
     last_eval_step = step;
     double tl = ev.loss(*engine, *train_ds, 0), vl;
     if (val_ds->num_examples() > 0) {
-      const Evaluator::Full f = ev.full(*engine, *val_ds, cfg.model.vocab_size);
+      const Evaluator::Full f = ev.full(*engine, *val_ds);
       vl = f.loss;
       res.last_val_acc = f.acc;
       // Every rank holds the same f.acc (Evaluator), so every rank stops at the same step.

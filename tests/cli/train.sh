@@ -43,6 +43,19 @@ a, b = losses(sys.argv[1]), losses(sys.argv[2])
 assert a == b, (a, b)
 PY
 
+# 2b. the vocabulary-chunked loss (train.loss_chunk) follows the same run up to float rounding
+"$build/gpt-train" -c "$cfg" "${small[@]}" --set train.max_iters=12 --set train.eval_interval=4 \
+  --set train.loss_chunk=16 --out "$t/ch" -q
+python3 - "$t/a/metrics.jsonl" "$t/ch/metrics.jsonl" <<'PY' && ok "train.loss_chunk run" || bad "train.loss_chunk run"
+import json, sys
+def rows(p, k): return [r for r in map(json.loads, open(p)) if r["kind"] == k]
+a, b = sys.argv[1], sys.argv[2]
+for k, f in (("train", "loss"), ("eval", "val_loss")):
+    x, y = [r[f] for r in rows(a, k)], [r[f] for r in rows(b, k)]
+    assert len(x) == len(y) and all(abs(p - q) < 1e-3 for p, q in zip(x, y)), (k, x, y)
+PY
+grep -q '"loss_chunk": 16' "$t/ch/run_config.json" && ok "loss_chunk in run_config.json" || bad "loss_chunk in run_config.json"
+
 # 3. SIGINT finishes the step, saves, says how to resume, exits 0
 "$build/gpt-train" -c "$cfg" "${small[@]}" --set train.max_iters=100000 --set train.eval_interval=1000 \
   --out "$t/c" > /dev/null 2> "$t/c.err" &
@@ -109,6 +122,7 @@ assert a['texts'][0].startswith('ROMEO:') and len(a['token_ids'][0]) == 26 and a
 # 6. bad input: each exits 1 with a clear message and leaves the existing checkpoint intact
 sum_before=$(sha256sum "$t/a/ckpt/"* | sha256sum)
 expect_fail "unknown key" "did you mean 'max_iters'" "$build/gpt-train" -c "$cfg" "${small[@]}" --set train.max_iter=5 --out "$t/a"
+expect_fail "negative loss_chunk" "train.loss_chunk must be >= 0" "$build/gpt-train" -c "$cfg" "${small[@]}" --set train.loss_chunk=-4 --out "$t/a"
 expect_fail "wrong type" "must be an integer" "$build/gpt-train" -c "$cfg" "${small[@]}" --set 'train.batch_size="big"' --out "$t/a"
 expect_fail "missing data dir" "does not exist" "$build/gpt-train" -c "$cfg" "${small[@]}" --set data.dir="$t/nope" --out "$t/a"
 mkdir -p "$t/tiny"; printf 'abcdefgh' > "$t/tiny.txt"

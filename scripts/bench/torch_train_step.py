@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -100,6 +101,8 @@ def bench_train(a) -> dict:
         "cpu_ms_per_step_median": round(1e3 * statistics.median(cpus), 3),
         "params": model.num_params(),
         "final_loss": round(losses[-1], 5),
+        # ru_maxrss is in KiB on Linux: the process's peak, torch's own libraries included.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 

@@ -3,11 +3,14 @@
 // JSON line on stdout.
 //   bench-train-step --n-layer 4 --n-head 4 --n-embd 128 --block-size 64 --batch 12
 //   bench-train-step ... --device cuda [--tf32]
+//   bench-train-step ... --vocab 50257 --loss-chunk 8192   (the vocabulary-chunked loss)
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
 #include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -24,6 +27,16 @@
 #include "../../kernels/ops_cuda.h"
 #endif
 
+namespace {
+// The process's peak resident memory (VmHWM), in MB; 0 where /proc is missing.
+double peak_rss_mb() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0.0;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Time the CPU training step and report tokens/s and MFU", "bench-train-step"};
   gpt::init_tool(app);
@@ -31,7 +44,7 @@ int main(int argc, char** argv) {
   c.vocab_size = 65;
   c.bias = false;
   c.activation = gpt::Activation::Gelu;  // nanoGPT's nn.GELU()
-  int B = 12, steps = 20, warmup = 3;
+  int B = 12, steps = 20, warmup = 3, loss_chunk = 0;
   std::string act = "gelu", device = "cpu";
   bool tf32 = false;
   app.add_option("--n-layer", c.n_layer)->default_val(4);
@@ -45,6 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--activation", act);
   app.add_flag("--bias", c.bias);
   app.add_option("--dropout", c.dropout);
+  app.add_option("--loss-chunk", loss_chunk, "LM head + loss in vocabulary chunks of N columns (0: whole)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--tf32", tf32, "cuda: TF32 tensor cores for fp32 matmuls");
   return gpt::run_tool(app, argc, argv, [&] {
@@ -53,6 +68,7 @@ int main(int argc, char** argv) {
     gpt::GPT model(c);
     model.init_weights(1);
     gpt::AdamW opt(model, {});
+    model.set_loss_chunk(loss_chunk);
     const bool on_gpu = device == "cuda";
 #ifdef GPT_HAVE_CUDA
     if (on_gpu) gpt::cuda::set_tf32(tf32);
@@ -103,7 +119,11 @@ int main(int argc, char** argv) {
                         {"params", model.num_params()}, {"ms_per_step_median", med * 1e3},
                         {"ms_per_step_min", times.front() * 1e3}, {"tokens_per_s", B * T / med},
                         {"model_gflops_per_step", flops / 1e9}, {"achieved_gflops", flops / med / 1e9},
-                        {"sgemm_peak_gflops", peak}, {"mfu_vs_sgemm", flops / med / 1e9 / peak}};
+                        {"sgemm_peak_gflops", peak}, {"mfu_vs_sgemm", flops / med / 1e9 / peak},
+                        {"vocab", c.vocab_size}, {"loss_chunk", loss_chunk},
+                        {"activation_mb", gpu ? 0.0 : double(model.activation_bytes()) / 1e6},
+                        {"device_mb", gpu ? double(gpu->device_bytes()) / 1e6 : 0.0},
+                        {"peak_rss_mb", peak_rss_mb()}};
     if (breakdown) j["ms_per_op"] = ops;
     std::printf("%s\n", j.dump().c_str());
     return 0;

@@ -31,5 +31,11 @@ inline unsigned blocks_for(int64_t n, int threads) {
     cublasStatus_t s_ = (expr);                                                       \
     if (s_ != CUBLAS_STATUS_SUCCESS) ::gpt::cuda::raise_cublas(s_, #expr, __FILE__, __LINE__); \
   } while (0)
+// Launch through a macro so the host emulation (tests/emu) can replace <<<>>>; `kernel` must be
+// a plain name. kernels/conv1d_cuda.h defines the same.
+#ifndef GPT_LAUNCH
+#define GPT_LAUNCH(kernel, grid, block, smem, stream, ...) \
+  kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
+#endif
 // After a launch: catches bad launch configurations at once (not asynchronous faults).
 #define GPT_CUDA_LAUNCHED() GPT_CUDA_CHECK(cudaGetLastError())

@@ -57,12 +57,12 @@ __global__ void act_bwd_kernel(float* dx, const float* dy, const float* x, int64
 
 template <Activation A>
 void launch_act_fwd(float* y, const float* x, int64_t n) {
-  act_fwd_kernel<A><<<blocks_for(n, kThreads), kThreads>>>(y, x, n);
+  GPT_LAUNCH(act_fwd_kernel<A>, blocks_for(n, kThreads), kThreads, 0, 0, y, x, n);
   GPT_CUDA_LAUNCHED();
 }
 template <Activation A>
 void launch_act_bwd(float* dx, const float* dy, const float* x, int64_t n) {
-  act_bwd_kernel<A><<<blocks_for(n, kThreads), kThreads>>>(dx, dy, x, n);
+  GPT_LAUNCH(act_bwd_kernel<A>, blocks_for(n, kThreads), kThreads, 0, 0, dx, dy, x, n);
   GPT_CUDA_LAUNCHED();
 }
 
@@ -145,25 +145,25 @@ void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed) {
     return;
   }
   const float s = 1.0f / (1.0f - p);  // computed here as on the CPU, so x * s has the same bits
-  dropout_kernel<<<blocks_for(n, kThreads), kThreads>>>(y, x, n, p, s, seed);
+  GPT_LAUNCH(dropout_kernel, blocks_for(n, kThreads), kThreads, 0, 0, y, x, n, p, s, seed);
   GPT_CUDA_LAUNCHED();
 }
 
 void add(float* y, const float* a, const float* b, int64_t n) {
   if (n <= 0) return;
-  add_kernel<<<blocks_for(n, kThreads), kThreads>>>(y, a, b, n);
+  GPT_LAUNCH(add_kernel, blocks_for(n, kThreads), kThreads, 0, 0, y, a, b, n);
   GPT_CUDA_LAUNCHED();
 }
 
 void scale(float* x, int64_t n, float s) {
   if (n <= 0) return;
-  scale_kernel<<<blocks_for(n, kThreads), kThreads>>>(x, n, s);
+  GPT_LAUNCH(scale_kernel, blocks_for(n, kThreads), kThreads, 0, 0, x, n, s);
   GPT_CUDA_LAUNCHED();
 }
 
 double l2_norm(const float* g, int64_t n) {
   if (n <= 0) return 0.0;
-  sumsq_kernel<<<kNormBlocks, kNormThreads>>>(g, n);
+  GPT_LAUNCH(sumsq_kernel, kNormBlocks, kNormThreads, 0, 0, g, n);
   GPT_CUDA_LAUNCHED();
   double part[kNormBlocks];
   // Synchronous on the default stream: waits for the kernel, and reports its faults.
@@ -174,7 +174,7 @@ double l2_norm(const float* g, int64_t n) {
 }
 
 void sum(float* out, const float* v, int64_t n) {
-  sum_kernel<<<1, kSumThreads>>>(out, v, n < 0 ? 0 : n);
+  GPT_LAUNCH(sum_kernel, 1, kSumThreads, 0, 0, out, v, n < 0 ? 0 : n);
   GPT_CUDA_LAUNCHED();
 }
 
@@ -186,8 +186,8 @@ void adamw_step(float* p, const float* g, float* m, float* v, int64_t n, const o
   const float bc2_sqrt = std::sqrt(1.0f - std::pow(h.beta2, float(step)));
   const float step_size = h.lr / bc1;
   const float shrink = decay ? 1.0f - h.lr * h.weight_decay : 1.0f;
-  adamw_kernel<<<blocks_for(n, kThreads), kThreads>>>(p, g, m, v, n, h.beta1, h.beta2, h.eps,
-                                                      step_size, bc2_sqrt, shrink);
+  GPT_LAUNCH(adamw_kernel, blocks_for(n, kThreads), kThreads, 0, 0, p, g, m, v, n, h.beta1,
+             h.beta2, h.eps, step_size, bc2_sqrt, shrink);
   GPT_CUDA_LAUNCHED();
 }
 

@@ -59,7 +59,8 @@ void embedding_forward(float* y, const int32_t* idx, const float* wte, const flo
                        int T, int C, int pos0) {
   const int64_t BT = int64_t(B) * T;
   if (BT <= 0 || C <= 0) return;
-  emb_fwd_kernel<<<blocks_for(BT * C, kThreads), kThreads>>>(y, idx, wte, wpe, BT, T, C, pos0);
+  GPT_LAUNCH(emb_fwd_kernel, blocks_for(BT * C, kThreads), kThreads, 0, 0, y, idx, wte, wpe, BT, T,
+             C, pos0);
   GPT_CUDA_LAUNCHED();
 }
 
@@ -70,7 +71,8 @@ void embedding_backward(float* dwte, float* dwpe, const float* dy, const int32_t
   if (BT > INT32_MAX) raise_error("embedding_backward: B*T too large");
 
   if (dwpe) {
-    emb_bwd_wpe_kernel<<<blocks_for(int64_t(T) * C, kThreads), kThreads>>>(dwpe, dy, B, T, C);
+    GPT_LAUNCH(emb_bwd_wpe_kernel, blocks_for(int64_t(T) * C, kThreads), kThreads, 0, 0, dwpe, dy,
+               B, T, C);
     GPT_CUDA_LAUNCHED();
   }
   if (!dwte) return;
@@ -104,7 +106,7 @@ void embedding_backward(float* dwte, float* dwpe, const float* dy, const int32_t
   } d_groups{static_cast<int32_t*>(alloc(groups.size() * sizeof(int32_t)))};
   to_device(d_groups.p, groups.data(), groups.size() * sizeof(int32_t));
   const unsigned blocks = unsigned(std::min<int64_t>(U, 65535 * 32));
-  emb_bwd_wte_kernel<<<blocks, kThreads>>>(dwte, dy, d_groups.p, U, C);
+  GPT_LAUNCH(emb_bwd_wte_kernel, blocks, kThreads, 0, 0, dwte, dy, d_groups.p, U, C);
   GPT_CUDA_LAUNCHED();
   // The scratch must outlive the kernel that reads it.
   GPT_CUDA_CHECK(cudaStreamSynchronize(0));

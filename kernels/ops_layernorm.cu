@@ -99,17 +99,19 @@ __global__ void ln_bwd_dwdb_kernel(float* dw, float* db, const float* dy, const 
 void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w,
                        const float* b, int64_t N, int C, float eps) {
   if (N <= 0 || C <= 0) return;
-  ln_fwd_kernel<<<blocks_for(N, kRowsPerBlock), kRowThreads>>>(y, mean, rstd, x, w, b, N, C, eps);
+  GPT_LAUNCH(ln_fwd_kernel, blocks_for(N, kRowsPerBlock), kRowThreads, 0, 0, y, mean, rstd, x, w,
+             b, N, C, eps);
   GPT_CUDA_LAUNCHED();
 }
 
 void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x,
                         const float* w, const float* mean, const float* rstd, int64_t N, int C) {
   if (N <= 0 || C <= 0) return;
-  ln_bwd_dx_kernel<<<blocks_for(N, kRowsPerBlock), kRowThreads>>>(dx, dy, x, w, mean, rstd, N, C);
+  GPT_LAUNCH(ln_bwd_dx_kernel, blocks_for(N, kRowsPerBlock), kRowThreads, 0, 0, dx, dy, x, w, mean,
+             rstd, N, C);
   GPT_CUDA_LAUNCHED();
-  ln_bwd_dwdb_kernel<<<unsigned((C + 31) / 32), dim3(32, kColRows)>>>(dw, db, dy, x, mean, rstd, N,
-                                                                       C);
+  GPT_LAUNCH(ln_bwd_dwdb_kernel, unsigned((C + 31) / 32), dim3(32, kColRows), 0, 0, dw, db, dy, x,
+             mean, rstd, N, C);
   GPT_CUDA_LAUNCHED();
 }
 

@@ -149,8 +149,8 @@ int64_t xent_chunk_forward(float* losses, float* stats, const float* logits,
     const unsigned long long zero = 0;
     GPT_CUDA_CHECK(cudaMemcpyToSymbol(g_xent_count, &zero, sizeof(zero)));
   }
-  xent_chunk_fwd_kernel<<<blocks_for(N, 1), kThreads>>>(losses, stats, logits, targets, N, v0, vc,
-                                                        v0 == 0, last);
+  GPT_LAUNCH(xent_chunk_fwd_kernel, blocks_for(N, 1), kThreads, 0, 0, losses, stats, logits, targets, N,
+             v0, vc, v0 == 0, last);
   GPT_CUDA_LAUNCHED();
   if (!last || !losses) return 0;
   unsigned long long count = 0;
@@ -161,8 +161,8 @@ int64_t xent_chunk_forward(float* losses, float* stats, const float* logits,
 void xent_chunk_backward(float* dlogits, const float* logits, const float* stats,
                          const int32_t* targets, int64_t N, int v0, int vc, float scale) {
   if (N <= 0 || vc <= 0) return;
-  xent_chunk_bwd_kernel<<<blocks_for(N * vc, 256), 256>>>(dlogits, logits, stats, targets, N, v0,
-                                                           vc, scale);
+  GPT_LAUNCH(xent_chunk_bwd_kernel, blocks_for(N * vc, 256), 256, 0, 0, dlogits, logits, stats, targets,
+             N, v0, vc, scale);
   GPT_CUDA_LAUNCHED();
 }
 
@@ -172,7 +172,7 @@ int64_t softmax_xent_forward(float* losses, const float* logits, const int32_t* 
   if (V <= 0) raise_error("softmax_xent_forward: V must be positive");
   const unsigned long long zero = 0;
   GPT_CUDA_CHECK(cudaMemcpyToSymbol(g_xent_count, &zero, sizeof(zero)));
-  xent_fwd_kernel<<<blocks_for(N, 1), kThreads>>>(losses, logits, targets, N, V);
+  GPT_LAUNCH(xent_fwd_kernel, blocks_for(N, 1), kThreads, 0, 0, losses, logits, targets, N, V);
   GPT_CUDA_LAUNCHED();
   unsigned long long count = 0;
   // Synchronous: waits for the kernel (and reports its faults).
@@ -184,7 +184,7 @@ void softmax_xent_backward(float* dlogits, const float* logits, const int32_t* t
                            int V, float scale) {
   if (N <= 0) return;
   if (V <= 0) raise_error("softmax_xent_backward: V must be positive");
-  xent_bwd_kernel<<<blocks_for(N, 1), kThreads>>>(dlogits, logits, targets, N, V, scale);
+  GPT_LAUNCH(xent_bwd_kernel, blocks_for(N, 1), kThreads, 0, 0, dlogits, logits, targets, N, V, scale);
   GPT_CUDA_LAUNCHED();
 }
 

@@ -313,7 +313,10 @@ TEST_CASE("cuda ops: the vocabulary-chunked cross-entropy matches the CPU's chun
     for (int v0 = 0; v0 < s.V; v0 += s.Vc) {
       const int vc = std::min(s.Vc, s.V - v0);
       chunks.push_back(randn(size_t(s.N) * vc, rng, 2.0));
-      if (v0 == s.Vc) chunks.back()[3] = 1e4f;  // a max past the first chunk moves the argmax
+      // Ties: row 0's max sits twice in the second chunk (the first index wins); row 1's sits in
+      // the first and second chunks (the first chunk keeps it).
+      if (v0 == 0) chunks.back()[size_t(vc) + 2] = 1e4f;
+      if (v0 == s.Vc) chunks.back()[3] = chunks.back()[5] = chunks.back()[size_t(vc) + 4] = 1e4f;
       const Vec& c = chunks.back();
       count = ops::xent_chunk_forward(losses.data(), stats.data(), c.data(), targets.data(), s.N, v0, vc, s.V);
       auto d_c = up(c);
@@ -323,6 +326,10 @@ TEST_CASE("cuda ops: the vocabulary-chunked cross-entropy matches the CPU's chun
     check_close("losses", down(d_losses), losses, 1e-5);
     const Vec got_stats = down(d_stats);
     for (int64_t n = 0; n < s.N; ++n) CHECK(got_stats[size_t(4 * n + 3)] == stats[size_t(4 * n + 3)]);
+    if (s.V > s.Vc) {
+      CHECK(stats[3] == float(s.Vc + 3));
+      CHECK(stats[7] == 2.0f);
+    }
     const float scale = 1.0f / float(count);
     for (int v0 = 0, k = 0; v0 < s.V; v0 += s.Vc, ++k) {
       const int vc = std::min(s.Vc, s.V - v0);

@@ -143,8 +143,9 @@ void warp_barrier(unsigned mask) {
   f->waiting = nullptr;
 }
 
-void run_block(unsigned b, unsigned block, size_t smem_bytes) {
+void run_block(unsigned b, Dim3 shape, size_t smem_bytes) {
   Worker& w = *W;
+  const unsigned block = shape.x * shape.y * shape.z;
   w.bid = Dim3{b, 0, 0};
   w.f.assign(block, Fiber{});
   if (w.stacks.size() < block)
@@ -163,7 +164,7 @@ void run_block(unsigned b, unsigned block, size_t smem_bytes) {
   w.smem.assign((smem_bytes + 3) / 4 + 1, std::nanf(""));
   for (unsigned t = 0; t < block; ++t) {
     Fiber& f = w.f[t];
-    f.tid = Dim3{t, 0, 0};
+    f.tid = Dim3{t % shape.x, (t / shape.x) % shape.y, t / (shape.x * shape.y)};
     f.lane = int(t % 32);
     f.warp = int(t / 32);
     f.stack = w.stacks[t].get();
@@ -249,7 +250,7 @@ void warp_exchange(const void* in, void* out, size_t bytes, unsigned mask,
   warp_barrier(mask);  // everyone has read before the slots are reused
 }
 
-void run_grid(unsigned grid, unsigned block, size_t smem, const std::function<void()>& body) {
+void run_grid(unsigned grid, Dim3 block, size_t smem, const std::function<void()>& body) {
   const int nw = std::min<int>(workers(), int(grid));
   std::vector<std::thread> th;
   std::atomic<unsigned> next{0};
@@ -257,7 +258,7 @@ void run_grid(unsigned grid, unsigned block, size_t smem, const std::function<vo
     Worker w;
     W = &w;
     w.body = &body;
-    w.bdim = Dim3{block, 1, 1};
+    w.bdim = block;
     w.gdim = Dim3{grid, 1, 1};
     for (unsigned b; (b = next.fetch_add(1)) < grid;) run_block(b, block, smem);
     W = nullptr;

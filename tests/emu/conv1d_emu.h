@@ -55,12 +55,21 @@ void sync_warp(unsigned mask);
 void check_align(const void* p, size_t bytes);
 int lane_id();
 
-// Runs body once per thread of every block; returns after the whole grid finished.
-void run_grid(unsigned grid, unsigned block, size_t smem, const std::function<void()>& body);
+// Runs body once per thread of every block; returns after the whole grid finished. A block
+// may be 2-D or 3-D: its threads are numbered x fastest, and warps are cut from that order, as
+// on the GPU.
+void run_grid(unsigned grid, Dim3 block, size_t smem, const std::function<void()>& body);
+
+template <class D>
+Dim3 block_shape(const D& d) {
+  if constexpr (std::is_integral_v<D>) return Dim3{unsigned(d), 1, 1};
+  else return Dim3{unsigned(d.x), unsigned(d.y), unsigned(d.z)};  // dim3
+}
 
 template <class K, class... A>
-void launch(K kernel, unsigned grid, unsigned block, size_t smem, A... args) {
-  if (grid == 0 || block == 0 || block > 1024) fail("launch: bad grid or block size");
+void launch(K kernel, unsigned grid, Dim3 block, size_t smem, A... args) {
+  const unsigned threads = block.x * block.y * block.z;
+  if (grid == 0 || threads == 0 || threads > 1024) fail("launch: bad grid or block size");
   std::function<void()> body = [=] { kernel(args...); };
   run_grid(grid, block, smem, body);
 }
@@ -87,7 +96,8 @@ T shfl(unsigned mask, T v, int (*f)(int, int), int arg, int width) {
 #define gridDim (::gpt_emu::grid_dim())
 
 #define GPT_LAUNCH(kernel, grid, block, smem, stream, ...) \
-  ((void)(stream), ::gpt_emu::launch(kernel, unsigned(grid), unsigned(block), size_t(smem), __VA_ARGS__))
+  ((void)(stream), ::gpt_emu::launch(kernel, unsigned(grid), ::gpt_emu::block_shape(block), size_t(smem), \
+                                     __VA_ARGS__))
 #define GPT_DYNAMIC_SMEM(name) float* name = ::gpt_emu::dynamic_smem()
 
 inline void __syncthreads() { ::gpt_emu::sync_block(); }

@@ -54,11 +54,11 @@ double copy_ms(size_t bytes, int iters);
 #include <cuda_runtime.h>
 // Launch through a macro so the emulator can replace <<<>>>; `kernel` must be a plain name
 // (bind a template instantiation to a local first).
-#ifndef GPT_LAUNCH
+#ifndef GPT_LAUNCH  // kernels/cuda_common.h defines the same
 #define GPT_LAUNCH(kernel, grid, block, smem, stream, ...) \
   kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
-#endif
 #define GPT_DYNAMIC_SMEM(name) extern __shared__ float name[]
+#endif
 #endif
 
 #include <cstdint>

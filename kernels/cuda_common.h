@@ -36,6 +36,7 @@ inline unsigned blocks_for(int64_t n, int threads) {
 #ifndef GPT_LAUNCH
 #define GPT_LAUNCH(kernel, grid, block, smem, stream, ...) \
   kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
+#define GPT_DYNAMIC_SMEM(name) extern __shared__ float name[]
 #endif
 // After a launch: catches bad launch configurations at once (not asynchronous faults).
 #define GPT_CUDA_LAUNCHED() GPT_CUDA_CHECK(cudaGetLastError())

@@ -92,7 +92,8 @@ void fill_zero(void* p, size_t bytes) {
 }
 void fill_nan(float* p, size_t n) {
   if (n == 0) return;
-  fill_kernel<<<blocks_for(int64_t(n), 256), 256>>>(p, int64_t(n), std::numeric_limits<float>::quiet_NaN());
+  GPT_LAUNCH(fill_kernel, blocks_for(int64_t(n), 256), 256, 0, 0, p, int64_t(n),
+             std::numeric_limits<float>::quiet_NaN());
   GPT_CUDA_LAUNCHED();
 }
 void synchronize() { GPT_CUDA_CHECK(cudaDeviceSynchronize()); }
@@ -111,8 +112,8 @@ double measure_matmul_flops(int n) {
   float *b = static_cast<float*>(alloc(size_t(n) * n * sizeof(float)));
   float *c = static_cast<float*>(alloc(size_t(n) * n * sizeof(float)));
   const int64_t nn = int64_t(n) * n;
-  fill_noise_kernel<<<blocks_for(nn, 256), 256>>>(a, nn);
-  fill_noise_kernel<<<blocks_for(nn, 256), 256>>>(b, nn);
+  GPT_LAUNCH(fill_noise_kernel, blocks_for(nn, 256), 256, 0, 0, a, nn);
+  GPT_LAUNCH(fill_noise_kernel, blocks_for(nn, 256), 256, 0, 0, b, nn);
   GPT_CUDA_LAUNCHED();
   const float one = 1.0f, zero = 0.0f;
   auto run = [&] {

@@ -186,22 +186,22 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
   float* O = workspace + L.o;
   const int64_t C3 = 3 * int64_t(C);
   const unsigned gb = blocks_for(L.btc, 256);
-  split_heads<<<gb, 256>>>(Q, qkv, C3, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, Q, qkv, C3, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  split_heads<<<gb, 256>>>(K, qkv + C, C3, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, K, qkv + C, C3, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  split_heads<<<gb, 256>>>(V, qkv + 2 * C, C3, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, V, qkv + 2 * C, C3, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
 
   gemm_abt(att, Q, K, T, hd, batch, sc);  // att = sc * Q K^T, the whole square
   const int64_t rows = int64_t(batch) * T;
   const bool drop = p > 0.0f;
   const float keep_scale = 1.0f / (1.0f - p);  // as the CPU's dropout_tile
-  causal_softmax<<<row_blocks(rows), kRowThreads>>>(att, drop ? X : nullptr, rows, T, p,
-                                                    keep_scale, seed);
+  GPT_LAUNCH(causal_softmax, row_blocks(rows), kRowThreads, 0, 0, att, drop ? X : nullptr, rows, T,
+             p, keep_scale, seed);
   GPT_CUDA_LAUNCHED();
   gemm_pv(O, drop ? X : att, V, T, hd, batch);
-  merge_heads<<<gb, 256>>>(out, C, O, B, T, C, NH);
+  GPT_LAUNCH(merge_heads, gb, 256, 0, 0, out, C, O, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
 }
 
@@ -218,36 +218,37 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
   float *dQ = workspace + L.dq, *dK = workspace + L.dk, *dV = workspace + L.dv;
   const int64_t C3 = 3 * int64_t(C);
   const unsigned gb = blocks_for(L.btc, 256);
-  split_heads<<<gb, 256>>>(Q, qkv, C3, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, Q, qkv, C3, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  split_heads<<<gb, 256>>>(K, qkv + C, C3, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, K, qkv + C, C3, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  split_heads<<<gb, 256>>>(V, qkv + 2 * C, C3, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, V, qkv + 2 * C, C3, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  split_heads<<<gb, 256>>>(dO, dout, C, B, T, C, NH);
+  GPT_LAUNCH(split_heads, gb, 256, 0, 0, dO, dout, C, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
 
   const bool drop = p > 0.0f;
   const float keep_scale = drop ? 1.0f / (1.0f - p) : 1.0f;
   const float* Pd = att;
   if (drop) {
-    dropout_att<<<blocks_for(L.btt, 256), 256>>>(X, att, L.btt, p, keep_scale, seed);
+    GPT_LAUNCH(dropout_att, blocks_for(L.btt, 256), 256, 0, 0, X, att, L.btt, p, keep_scale, seed);
     GPT_CUDA_LAUNCHED();
     Pd = X;
   }
   gemm_ptg(dV, Pd, dO, T, hd, batch);  // dV = Pd^T dO; X is free again after this
   gemm_abt(X, dO, V, T, hd, batch, 1.0f);  // dPd = dO V^T
   const int64_t rows = int64_t(batch) * T;
-  causal_softmax_bwd<<<row_blocks(rows), kRowThreads>>>(X, att, rows, T, p, keep_scale, seed, sc);
+  GPT_LAUNCH(causal_softmax_bwd, row_blocks(rows), kRowThreads, 0, 0, X, att, rows, T, p,
+             keep_scale, seed, sc);
   GPT_CUDA_LAUNCHED();
   gemm_pv(dQ, X, K, T, hd, batch);   // dQ = dS K (the scale is inside dS)
   gemm_ptg(dK, X, Q, T, hd, batch);  // dK = dS^T Q
 
-  merge_heads<<<gb, 256>>>(dqkv, C3, dQ, B, T, C, NH);
+  GPT_LAUNCH(merge_heads, gb, 256, 0, 0, dqkv, C3, dQ, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  merge_heads<<<gb, 256>>>(dqkv + C, C3, dK, B, T, C, NH);
+  GPT_LAUNCH(merge_heads, gb, 256, 0, 0, dqkv + C, C3, dK, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
-  merge_heads<<<gb, 256>>>(dqkv + 2 * C, C3, dV, B, T, C, NH);
+  GPT_LAUNCH(merge_heads, gb, 256, 0, 0, dqkv + 2 * C, C3, dV, B, T, C, NH);
   GPT_CUDA_LAUNCHED();
 }
 
@@ -288,7 +289,7 @@ __device__ __forceinline__ float block_sum(float v, float* red) {
 // then G partial sums of the output (G * hd floats), G = groups of keys summed side by side.
 __global__ void kv_attend(float* out, const float* kcache, const float* vcache, const float* qkv,
                           float* scores, int n, int C, int NH, int cap, int len, int G, float sc) {
-  extern __shared__ float sm[];
+  GPT_DYNAMIC_SMEM(sm);
   __shared__ float red[32];
   const int hd = C / NH;
   const int64_t blk = blockIdx.x;  // (b * NH + h) * n + i
@@ -365,16 +366,16 @@ void attention_kv_forward(float* out, float* kcache, float* vcache, const float*
                 std::to_string(len) + " do not fit a cache of " + std::to_string(cap));
   const int hd = C / NH;
   const float sc = 1.0f / std::sqrt(float(hd));
-  kv_append<<<blocks_for(int64_t(B) * n * C, 256), 256>>>(kcache, vcache, qkv, B, n, C, NH, cap,
-                                                          len);
+  GPT_LAUNCH(kv_append, blocks_for(int64_t(B) * n * C, 256), 256, 0, 0, kcache, vcache, qkv, B, n,
+             C, NH, cap, len);
   GPT_CUDA_LAUNCHED();
   const int G = hd >= kKvThreads ? 1 : kKvThreads / hd;
   const size_t shmem = size_t(hd + G * hd) * sizeof(float);
   if (shmem > 48 * 1024)
     raise_error("attention_kv_forward: head size " + std::to_string(hd) + " is too large");
   const int64_t blocks = int64_t(B) * NH * n;
-  kv_attend<<<unsigned(blocks), kKvThreads, shmem>>>(out, kcache, vcache, qkv, workspace, n, C, NH,
-                                                     cap, len, G, sc);
+  GPT_LAUNCH(kv_attend, unsigned(blocks), kKvThreads, shmem, 0, out, kcache, vcache, qkv,
+             workspace, n, C, NH, cap, len, G, sc);
   GPT_CUDA_LAUNCHED();
 }
 

@@ -54,7 +54,8 @@ void short_conv_kv_forward(float* y, float* hist, const float* x, const float* w
   const size_t row = size_t(n) * C * sizeof(float);
   GPT_CUDA_CHECK(cudaMemcpy2DAsync(hist + int64_t(len) * C, size_t(cap) * C * sizeof(float), x, row, row,
                                    size_t(B), cudaMemcpyDeviceToDevice, nullptr));
-  conv_kv_kernel<<<blocks_for(int64_t(B) * n * C, kThreads), kThreads>>>(y, hist, w, bias, B, n, C, K, cap, len);
+  GPT_LAUNCH(conv_kv_kernel, blocks_for(int64_t(B) * n * C, kThreads), kThreads, 0, 0, y, hist, w,
+             bias, B, n, C, K, cap, len);
   GPT_CUDA_LAUNCHED();
 }
 

@@ -52,7 +52,7 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   float beta = 0.0f;
   if (b) {
     // Bias first and beta = 1, the same order of operations as the CPU op.
-    broadcast_rows<<<blocks_for(N * OUT, 256), 256>>>(y, b, N, OUT);
+    GPT_LAUNCH(broadcast_rows, blocks_for(N * OUT, 256), 256, 0, 0, y, b, N, OUT);
     GPT_CUDA_LAUNCHED();
     beta = 1.0f;
   }
@@ -95,7 +95,8 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
   }
   if (db && OUT > 0) {
     dim3 block(kSumCols, kSumLanes);
-    column_sum_add<<<unsigned((OUT + kSumCols - 1) / kSumCols), block>>>(db, dy, N, OUT);
+    GPT_LAUNCH(column_sum_add, unsigned((OUT + kSumCols - 1) / kSumCols), block, 0, 0, db, dy, N,
+               OUT);
     GPT_CUDA_LAUNCHED();
   }
 }

@@ -1,39 +1,24 @@
-// Runtime shims for the model-op kernels under host emulation: __device__ variables are host
-// globals there, so the symbol copies are memcpy; errors go to gpt::Error as on the GPU.
+// The host emulation's stand-ins for kernels/cuda_runtime.cu and cuBLAS (GPT_CUDA=EMULATE):
+// "device" memory is the conv1d emulator's guarded host memory, so a kernel that runs past a
+// buffer's end faults; __device__ variables are host globals, so symbol copies are memcpy;
+// launches are synchronous, so streams and events have nothing to wait for; the column-major
+// products the kernels ask cuBLAS for are computed by OpenBLAS. Errors are gpt::Error, as on
+// the GPU.
+#include <cblas.h>
+
 #include <cstring>
+#include <limits>
 #include <string>
 
-#include "../../kernels/cuda_common.h"
-
-extern "C" {
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }  // launches are synchronous
-cudaError_t cudaMemcpyToSymbol(const void* symbol, const void* src, size_t count, size_t offset,
-                               cudaMemcpyKind) {
-  std::memcpy(static_cast<char*>(const_cast<void*>(symbol)) + offset, src, count);
-  return cudaSuccess;
-}
-cudaError_t cudaMemcpyFromSymbol(void* dst, const void* symbol, size_t count, size_t offset,
-                                 cudaMemcpyKind) {
-  std::memcpy(dst, static_cast<const char*>(symbol) + offset, count);
-  return cudaSuccess;
-}
-}
-
-namespace gpt::cuda {
-[[noreturn]] void raise_cuda(cudaError_t, const char* what, const char* file, int line) {
-  raise_error(std::string("emulated CUDA error in ") + what + " at " + file + ":" + std::to_string(line));
-}
-}  // namespace gpt::cuda
-
-// The runtime of kernels/ops_cuda.h (kernels/cuda_runtime.cu on a GPU): "device" memory is the
-// conv1d emulation's guarded host memory, so a kernel that runs past a buffer's end faults.
-#include <cmath>
-#include <limits>
-
 #include "../../kernels/conv1d_cuda.h"
+#include "../../kernels/cuda_common.h"
 #include "../../kernels/ops_cuda.h"
 
 namespace gpt::cuda {
+namespace {
+bool g_tf32 = false, g_deterministic = true;
+}  // namespace
+
 bool available(std::string*) { return true; }
 std::string device_name() { return "host emulation (tests/emu), not a GPU"; }
 void* alloc(size_t bytes) { return bytes ? conv1d::cuda::alloc(bytes) : nullptr; }
@@ -46,4 +31,64 @@ void fill_nan(float* p, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = std::numeric_limits<float>::quiet_NaN();
 }
 void synchronize() {}
+// The mode is recorded; the emulated matmuls are plain fp32 either way.
+void set_tf32(bool allow) { g_tf32 = allow; }
+bool tf32() { return g_tf32; }
+void set_deterministic(bool on) { g_deterministic = on; }
+bool deterministic() { return g_deterministic; }
+// Nothing here measures a GPU: nominal figures, so that MFU and roofline reports still print.
+double measure_matmul_flops(int) { return 1e12; }
+double measure_copy_gbps(size_t) { return 1e3; }
+cublasHandle_t cublas() { return nullptr; }  // the cuBLAS below ignores its handle
+
+[[noreturn]] void raise_cuda(cudaError_t, const char* what, const char* file, int line) {
+  raise_error(std::string("emulated CUDA error in ") + what + " at " + file + ":" + std::to_string(line));
+}
+[[noreturn]] void raise_cublas(cublasStatus_t s, const char* what, const char* file, int line) {
+  raise_error(std::string("emulated cuBLAS error ") + std::to_string(int(s)) + " in " + what + " at " +
+              file + ":" + std::to_string(line));
+}
 }  // namespace gpt::cuda
+
+namespace {
+CBLAS_TRANSPOSE op(cublasOperation_t t) { return t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans; }
+}  // namespace
+
+extern "C" {
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaMemcpyToSymbol(const void* symbol, const void* src, size_t count, size_t offset,
+                               cudaMemcpyKind) {
+  std::memcpy(static_cast<char*>(const_cast<void*>(symbol)) + offset, src, count);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyFromSymbol(void* dst, const void* symbol, size_t count, size_t offset,
+                                 cudaMemcpyKind) {
+  std::memcpy(dst, static_cast<const char*>(symbol) + offset, count);
+  return cudaSuccess;
+}
+// Row copies between pitched buffers.
+cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+                              size_t height, cudaMemcpyKind, cudaStream_t) {
+  for (size_t r = 0; r < height; ++r)
+    std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
+  return cudaSuccess;
+}
+
+cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                              int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
+                              const float* beta, float* C, int ldc) {
+  // cuBLAS does not read C when beta is 0, so a poisoned C must not leak through here either.
+  if (*beta == 0.0f)
+    for (int j = 0; j < n; ++j) std::memset(C + int64_t(j) * ldc, 0, size_t(m) * sizeof(float));
+  cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                                         int m, int n, int k, const float* alpha, const float* A, int lda,
+                                         long long sa, const float* B, int ldb, long long sb,
+                                         const float* beta, float* C, int ldc, long long sc, int batch) {
+  for (int i = 0; i < batch; ++i)
+    cublasSgemm_v2(h, ta, tb, m, n, k, alpha, A + i * sa, lda, B + i * sb, ldb, beta, C + i * sc, ldc);
+  return CUBLAS_STATUS_SUCCESS;
+}
+}

@@ -1,8 +1,8 @@
 #pragma once
 // The few device intrinsics the model-op kernels (kernels/ops_*.cu) use beyond the conv1d
-// ones, for the host emulation. Force-included before conv1d_emu.h (see tests/emu/Makefile):
-// the CUDA runtime headers that kernels/cuda_common.h includes name parameters gridDim and
-// blockDim, which conv1d_emu.h turns into macros, so they are read here first.
+// ones, for the host emulation. Force-included before conv1d_emu.h (GPT_CUDA=EMULATE in
+// CMakeLists.txt): the CUDA runtime headers that kernels/cuda_common.h includes name parameters
+// gridDim and blockDim, which conv1d_emu.h turns into macros, so they are read here first.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 

@@ -3,13 +3,19 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "model/gpt.h"
 #include "model/gpt_cuda.h"
+#include "recall/tasks.h"
+#include "recall/train_presets.h"
 #include "test_util.h"
 #include "train/optimizer.h"
+#include "train/trainer.h"
 
 #ifdef GPT_HAVE_CUDA
 #include "../kernels/ops_cuda.h"
@@ -126,6 +132,60 @@ TEST_CASE("cuda model: one training step equals the CPU engine's (loss, gradient
   SUBCASE("short-conv first layer, no bias") { one_step(small_config(false, false, 0.0f, Activation::Gelu, 1), 2, 17); }
   SUBCASE("vocabulary-chunked loss, tied head") { one_step(small_config(true, true, 0.1f, Activation::GeluTanh), 3, 24, 16); }
   SUBCASE("vocabulary-chunked loss, untied head") { one_step(small_config(false, false, 0.0f, Activation::Gelu), 2, 17, 30); }
+#else
+  MESSAGE("skipping CUDA model checks: built without CUDA");
+#endif
+}
+
+TEST_CASE("cuda training: a resumed run continues with the uninterrupted run's bits") {
+#ifdef GPT_HAVE_CUDA
+  if (!have_gpu()) return;
+  namespace fs = std::filesystem;
+  for (int chunk : {0, 5}) {  // 5: the chunked loss, whose eval reads the argmax from its stats
+    CAPTURE(chunk);
+    const fs::path d = scratch_dir("cuda", "resume" + std::to_string(chunk));
+    recall::write_task_data((d / "data").string(), recall::preset("toy"), 200, 40, 0);
+    auto config = [&](int iters, const std::string& run) {
+      return RunConfig::from_json(json{
+          {"model", {{"block_size", 12}, {"n_layer", 2}, {"n_head", 2}, {"n_embd", 16}, {"dropout", 0.1}}},
+          {"data", {{"dir", (d / "data").string()}}},
+          {"train", {{"batch_size", 8}, {"max_iters", iters}, {"eval_interval", 3}, {"eval_iters", 2},
+                     {"warmup_iters", 2}, {"lr_decay_iters", 6}, {"always_save", true}, {"log_interval", 1},
+                     {"loss_chunk", chunk}}},
+          {"out_dir", (d / run).string()},
+          {"device", "cuda"}});
+    };
+    TrainOptions o;
+    o.progress = false;
+    const TrainResult whole = train(config(6, "a"), o);
+    CHECK(whole.end_step == 6);
+    CHECK(whole.last_val_acc >= 0.0);
+    train(config(3, "b"), o);
+    o.resume = true;
+    const TrainResult resumed = train(config(6, "b"), o);
+    CHECK(resumed.start_step == 3);
+    auto lines = [](const fs::path& p, const std::string& kind) {
+      std::vector<std::string> out;
+      std::ifstream f(p);
+      for (std::string l; std::getline(f, l);) {
+        json j = json::parse(l);
+        if (j["kind"] != kind) continue;
+        for (const char* k : {"elapsed_s", "tokens_per_s", "mfu", "eval_s"}) j.erase(k);
+        out.push_back(j.dump());
+      }
+      return out;
+    };
+    CHECK(lines(d / "a" / "metrics.jsonl", "train") == lines(d / "b" / "metrics.jsonl", "train"));
+    CHECK(lines(d / "a" / "metrics.jsonl", "eval") == lines(d / "b" / "metrics.jsonl", "eval"));
+    auto bytes = [](const fs::path& p) {
+      std::ifstream f(p, std::ios::binary);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      return ss.str();
+    };
+    CHECK(bytes(d / "a" / "ckpt" / "model.safetensors") == bytes(d / "b" / "ckpt" / "model.safetensors"));
+    fs::remove_all(d);
+  }
 #else
   MESSAGE("skipping CUDA model checks: built without CUDA");
 #endif

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "model/gpt.h"
 #include "model/gpt_cuda.h"
 #include "recall/tasks.h"
@@ -88,6 +89,8 @@ void one_step(const GPTConfig& cfg, int B, int T, int chunk = 0) {
   CHECK(ag == ac);
   cpu.backward(0.5f);
   gpu.backward(0.5f);
+  if (chunk == 0)  // the GPU's logits are now their gradient: refused, not returned
+    CHECK_THROWS_WITH_AS(gpu.logits_host(), doctest::Contains("before backward"), Error);
 
   std::vector<float> g(cpu.num_params());
   gpu.download_grads(g.data());

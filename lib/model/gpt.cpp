@@ -235,7 +235,7 @@ float GPT::forward(const int32_t* idx, const int32_t* targets, int B, int T, boo
                    uint64_t dropout_seed) {
   check_batch(cfg_, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
-  ensure_acts(B, T, targets ? loss_chunk_ : 0);
+  ensure_acts(B, T, targets && loss_chunk_ < cfg_.vocab_size ? loss_chunk_ : 0);
   idx_.assign(idx, idx + N);
   have_targets_ = targets != nullptr;
   if (targets) targets_.assign(targets, targets + N);

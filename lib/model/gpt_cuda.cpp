@@ -40,6 +40,7 @@ struct CudaGPT::Impl {
   // State of the last forward, needed by backward.
   int cur_B = 0, cur_T = 0;
   bool train = false, have_targets = false;
+  bool after_backward = false;  // whole logits have become their gradient
   uint64_t seed = 0;
   int64_t count = 0, adam_t = 0;
 };
@@ -78,7 +79,7 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   Impl& d = *d_;
   check_batch(d.cfg, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
-  const int chunk = targets ? d.loss_chunk : 0;
+  const int chunk = targets && d.loss_chunk < d.cfg.vocab_size ? d.loss_chunk : 0;
   if (B != d.B || T != d.T || chunk != d.chunk) {
     const int64_t ws = std::max(cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head),
                                 conv_scratch_floats(d.cfg));
@@ -99,6 +100,7 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   d.train = train;
   d.seed = dropout_seed;
   d.logits.clear();
+  d.after_backward = false;
   const float p = train ? d.cfg.dropout : 0.0f;
   forward_graph<CudaOps>(d.cfg, d.w, d.a, d.ids.idx, B, T, p, dropout_seed);
   d.count = 0;
@@ -118,6 +120,8 @@ const float* CudaGPT::logits_host() {
   check(d.cur_B > 0, "logits_host: no forward pass yet");
   check(d.a.loss_chunk == 0, "the logits of a forward with targets are not kept when the loss is chunked "
         "(train.loss_chunk); use argmax_host()");
+  check(!d.after_backward, "logits_host: backward has turned the logits into their gradient; call it "
+        "before backward");
   const size_t n = size_t(d.cur_B) * size_t(d.cur_T) * size_t(d.cfg.vocab_size);
   if (d.logits.size() != n) {
     d.logits.resize(n);
@@ -148,6 +152,7 @@ void CudaGPT::backward(float loss_scale) {
   const float p = d.train ? d.cfg.dropout : 0.0f;
   const float scale = d.count > 0 ? loss_scale / float(d.count) : 0.0f;
   d.logits.clear();  // the logits become their gradient
+  d.after_backward = true;
   backward_graph<CudaOps>(d.cfg, d.w, d.g, d.a, d.ids.idx, d.ids.targets, d.cur_B, d.cur_T, p,
                           d.seed, scale);
 }

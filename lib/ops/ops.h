@@ -80,7 +80,8 @@ void softmax_xent_backward(float* dlogits, const float* logits, const int32_t* t
 // time: logits holds columns [v0, v0+vc) of each row. stats [N,4] carries each row's running
 // max, sum of exp(logit - max), target logit and argmax (a float; exact below 2^24) from chunk
 // to chunk; v0 == 0 starts them. The last chunk (v0 + vc == V) writes losses (0 for ignored
-// rows) and returns the number of counted rows; earlier chunks return 0.
+// rows) and returns the number of counted rows; earlier chunks return 0. A row with no finite
+// logit has argmax -1 (a max over the row would say 0).
 int64_t xent_chunk_forward(float* losses, float* stats, const float* logits,
                            const int32_t* targets, int64_t N, int v0, int vc, int V);
 // dlogits = (softmax - onehot) * scale over columns [v0, v0+vc), from the finished stats; 0 for

@@ -140,7 +140,7 @@ void GPT::zero_grad() {
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
                     bool dlogits_in_logits, int loss_chunk, float* base, Acts* a) {
   const int64_t N = int64_t(B) * T, C = c.n_embd, V = c.vocab_size;
-  const int chunk = loss_chunk > 0 && loss_chunk < V ? loss_chunk : 0;
+  const int chunk = effective_loss_chunk(loss_chunk, int(V));
   const int64_t att = int64_t(B) * c.n_head * T * T;
   const bool ln = c.layernorm, mlp = c.mlp;
   Acts tmp;
@@ -224,18 +224,14 @@ void GPT::argmax(int32_t* out) const {
   check(cur_B_ > 0, "argmax: no forward pass yet");
   const int64_t N = int64_t(cur_B_) * cur_T_;
   if (a_.loss_chunk > 0) return ops::xent_chunk_argmax(out, a_.xent_stats, N);
-  const int V = cfg_.vocab_size;
-  for (int64_t i = 0; i < N; ++i) {
-    const float* row = a_.logits + i * V;
-    out[i] = int32_t(std::max_element(row, row + V) - row);
-  }
+  ops::argmax_rows(out, a_.logits, N, cfg_.vocab_size);
 }
 
 float GPT::forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train,
                    uint64_t dropout_seed) {
   check_batch(cfg_, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
-  ensure_acts(B, T, targets && loss_chunk_ < cfg_.vocab_size ? loss_chunk_ : 0);
+  ensure_acts(B, T, targets ? effective_loss_chunk(loss_chunk_, cfg_.vocab_size) : 0);
   idx_.assign(idx, idx + N);
   have_targets_ = targets != nullptr;
   if (targets) targets_.assign(targets, targets + N);

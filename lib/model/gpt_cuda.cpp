@@ -79,7 +79,7 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   Impl& d = *d_;
   check_batch(d.cfg, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
-  const int chunk = targets && d.loss_chunk < d.cfg.vocab_size ? d.loss_chunk : 0;
+  const int chunk = targets ? effective_loss_chunk(d.loss_chunk, d.cfg.vocab_size) : 0;
   if (B != d.B || T != d.T || chunk != d.chunk) {
     const int64_t ws = std::max(cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head),
                                 conv_scratch_floats(d.cfg));
@@ -139,10 +139,7 @@ void CudaGPT::argmax_host(int32_t* out) {
     cuda::to_host(stats.data(), d.a.xent_stats, stats.size() * sizeof(float));
     return ops::xent_chunk_argmax(out, stats.data(), N);
   }
-  const int V = d.cfg.vocab_size;
-  const float* lg = logits_host();
-  for (int64_t i = 0; i < N; ++i)
-    out[i] = int32_t(std::max_element(lg + i * V, lg + (i + 1) * V) - (lg + i * V));
+  ops::argmax_rows(out, logits_host(), N, d.cfg.vocab_size);
 }
 
 void CudaGPT::backward(float loss_scale) {

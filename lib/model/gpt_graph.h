@@ -44,6 +44,9 @@ struct Acts {
   float *dqkv, *dtmp, *dtmp2, *dfch, *dlogits, *att_scratch;
 };
 
+// The chunk the activations are laid out for: 0 (whole-vocabulary logits) unless 0 < chunk < V.
+inline int effective_loss_chunk(int chunk, int V) { return chunk > 0 && chunk < V ? chunk : 0; }
+
 // Lays out the activations for (B, T) at base (null: only counts) and returns the floats used.
 // dlogits_in_logits: the LM head's gradient overwrites the logits instead of its own [N,V].
 // loss_chunk: see Acts (a value of V or more, or 0, means whole-vocabulary logits).

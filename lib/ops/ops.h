@@ -90,6 +90,8 @@ void xent_chunk_backward(float* dlogits, const float* logits, const float* stats
                          const int32_t* targets, int64_t N, int v0, int vc, float scale);
 // Argmax of each row from finished stats (the chunked counterpart of a max over the logits).
 void xent_chunk_argmax(int32_t* out, const float* stats, int64_t N);
+// Argmax of each of N rows of V logits (the first of equal maxima), the whole-row counterpart.
+void argmax_rows(int32_t* out, const float* logits, int64_t N, int V);
 
 // Inverted dropout: y = x * keep / (1 - p), keep = hash_uniform(seed, i) >= p. y may alias x.
 void dropout(float* y, const float* x, int64_t n, float p, uint64_t seed);

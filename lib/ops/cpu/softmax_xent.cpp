@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -100,6 +101,13 @@ void xent_chunk_backward(float* dlogits, const float* logits, const float* stats
 
 void xent_chunk_argmax(int32_t* out, const float* stats, int64_t N) {
   for (int64_t n = 0; n < N; ++n) out[n] = int32_t(stats[4 * n + 3]);
+}
+
+void argmax_rows(int32_t* out, const float* logits, int64_t N, int V) {
+  for (int64_t n = 0; n < N; ++n) {
+    const float* row = logits + n * V;
+    out[n] = int32_t(std::max_element(row, row + V) - row);
+  }
 }
 
 }  // namespace gpt::ops

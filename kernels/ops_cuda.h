@@ -96,6 +96,17 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
                        float p, uint64_t seed, float* workspace);
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int B,
                         int T, int C, int NH, float p, uint64_t seed, float* workspace);
+// Fused flash-style attention (kernels/ops_attention_fused.cu): the same function of qkv, with
+// the same dropout keys, but no T x T array: forward keeps lse[B,NH,T] (each row's
+// log-sum-exp) for backward, which also takes forward's out. Head sizes up to 128
+// (attention_fused_supports). workspace: attention_fused_workspace_floats(B, T, NH) floats.
+bool attention_fused_supports(int C, int NH);
+int64_t attention_fused_workspace_floats(int B, int T, int NH);
+void attention_fused_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
+                             float p, uint64_t seed);
+void attention_fused_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                              const float* lse, int B, int T, int C, int NH, float p,
+                              uint64_t seed, float* workspace);
 // Decode attention over a KV cache, as ops::attention_kv_forward (caches on the device).
 int64_t attention_kv_workspace_floats(int B, int n, int NH, int cap);
 void attention_kv_forward(float* out, float* kcache, float* vcache, const float* qkv, int B, int n,

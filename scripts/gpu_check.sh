@@ -84,6 +84,9 @@ step_bench() {  # label, args...
   for tf in "" "--tf32"; do
     timeout 120 "$build/bench-train-step" --device cuda $tf "$@" >> "$out/train_step.jsonl" 2>> "$out/train_step.log" ||
       log "- bench-train-step $label $tf failed (exit $?; see train_step.log)"
+    # The fused flash-style attention (first timing on a GPU: it was built under the emulation).
+    timeout 120 "$build/bench-train-step" --device cuda $tf --fused-attention "$@" >> "$out/train_step.jsonl" 2>> "$out/train_step.log" ||
+      log "- bench-train-step $label $tf --fused-attention failed (exit $?; see train_step.log)"
     if python3 -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
       timeout 120 python3 "$here/scripts/bench/torch_train_step.py" --device cuda $tf "$@" \
         >> "$out/train_step.jsonl" 2>> "$out/train_step.log" || log "- torch $label $tf failed (see train_step.log)"
@@ -95,12 +98,13 @@ step_bench gpt2-124M --n-layer 12 --n-head 12 --n-embd 768 --block-size 1024 --b
 python3 - "$out/train_step.jsonl" >> "$summary" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
-print("\n| shape | impl | matmuls | ms/step | tokens/s | MFU vs measured matmul peak |")
-print("|---|---|---|---|---|---|")
+print("\n| shape | impl | matmuls | attention | ms/step | tokens/s | MFU vs measured matmul peak | device MB |")
+print("|---|---|---|---|---|---|---|---|")
 for r in rows:
     shape = f"{r['n_layer']}/{r['n_head']}/{r['n_embd']}, T={r['block_size']}, B={r['batch']}"
     mfu = f"{100 * r['mfu_vs_sgemm']:.1f}% of {r['sgemm_peak_gflops'] / 1e3:.1f} TFLOP/s" if "mfu_vs_sgemm" in r else ""
-    print(f"| {shape} | {r['impl']} | {'TF32' if r.get('tf32') else 'fp32'} | {r['ms_per_step_median']:.2f} | {r['tokens_per_s']:.0f} | {mfu} |")
+    att = ("fused" if r.get("fused_attention") else "unfused") if r["impl"] == "gptkit" else f"torch {r.get('attn', '')}"
+    print(f"| {shape} | {r['impl']} | {'TF32' if r.get('tf32') else 'fp32'} | {att} | {r['ms_per_step_median']:.2f} | {r['tokens_per_s']:.0f} | {mfu} | {r.get('device_mb', 0):.0f} |")
 PY
 tail -8 "$summary" >&2
 

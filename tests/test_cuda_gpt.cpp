@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -61,12 +62,14 @@ void batch(const GPTConfig& c, int B, int T, uint64_t seed, std::vector<int32_t>
 }
 
 // One step of the training loop on both engines. chunk: the vocabulary-chunked loss on both.
-void one_step(const GPTConfig& cfg, int B, int T, int chunk = 0) {
+// fused: the GPU's fused flash-style attention against the CPU's one attention.
+void one_step(const GPTConfig& cfg, int B, int T, int chunk = 0, bool fused = false) {
   GPT cpu(cfg);
   cpu.init_weights(7);
   fill_random_weights(cpu, 11, 0.1);
   cpu.set_loss_chunk(chunk);
   CudaGPT gpu(cpu);  // takes the chunk from cpu
+  gpu.set_fused_attention(fused);
   const ops::AdamWParams hp{1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f};
   AdamW opt(cpu, hp);
   std::vector<int32_t> x, y;
@@ -135,6 +138,11 @@ TEST_CASE("cuda model: one training step equals the CPU engine's (loss, gradient
   SUBCASE("short-conv first layer, no bias") { one_step(small_config(false, false, 0.0f, Activation::Gelu, 1), 2, 17); }
   SUBCASE("vocabulary-chunked loss, tied head") { one_step(small_config(true, true, 0.1f, Activation::GeluTanh), 3, 24, 16); }
   SUBCASE("vocabulary-chunked loss, untied head") { one_step(small_config(false, false, 0.0f, Activation::Gelu), 2, 17, 30); }
+  SUBCASE("fused attention, dropout") { one_step(small_config(true, true, 0.1f, Activation::GeluTanh), 3, 24, 0, true); }
+  SUBCASE("fused attention, T = 1") { one_step(small_config(false, false, 0.0f, Activation::Gelu), 4, 1, 0, true); }
+  SUBCASE("fused attention after a short-conv layer, chunked loss") {
+    one_step(small_config(true, false, 0.1f, Activation::GeluTanh, 1), 2, 17, 30, true);
+  }
 #else
   MESSAGE("skipping CUDA model checks: built without CUDA");
 #endif
@@ -144,9 +152,11 @@ TEST_CASE("cuda training: a resumed run continues with the uninterrupted run's b
 #ifdef GPT_HAVE_CUDA
   if (!have_gpu()) return;
   namespace fs = std::filesystem;
-  for (int chunk : {0, 5}) {  // 5: the chunked loss, whose eval reads the argmax from its stats
+  // 5: the chunked loss, whose eval reads the argmax from its stats; then the fused attention.
+  for (auto [chunk, fused] : {std::pair{0, false}, std::pair{5, false}, std::pair{0, true}}) {
     CAPTURE(chunk);
-    const fs::path d = scratch_dir("cuda", "resume" + std::to_string(chunk));
+    CAPTURE(fused);
+    const fs::path d = scratch_dir("cuda", "resume" + std::to_string(chunk) + (fused ? "f" : ""));
     recall::write_task_data((d / "data").string(), recall::preset("toy"), 200, 40, 0);
     auto config = [&](int iters, const std::string& run) {
       return RunConfig::from_json(json{
@@ -156,7 +166,8 @@ TEST_CASE("cuda training: a resumed run continues with the uninterrupted run's b
                      {"warmup_iters", 2}, {"lr_decay_iters", 6}, {"always_save", true}, {"log_interval", 1},
                      {"loss_chunk", chunk}}},
           {"out_dir", (d / run).string()},
-          {"device", "cuda"}});
+          {"device", "cuda"},
+          {"fused_attention", fused}});
     };
     TrainOptions o;
     o.progress = false;
@@ -197,14 +208,17 @@ TEST_CASE("cuda training: a resumed run continues with the uninterrupted run's b
 TEST_CASE("cuda model: two runs with the same seed give the same bits") {
 #ifdef GPT_HAVE_CUDA
   if (!have_gpu()) return;
-  for (int conv : {0, 1}) {  // 1: the conv1d backward in its deterministic mode
+  // conv 1: the conv1d backward in its deterministic mode; fused: the fused attention kernels.
+  for (auto [conv, fused] : {std::pair{0, false}, std::pair{1, false}, std::pair{0, true}}) {
   CAPTURE(conv);
+  CAPTURE(fused);
   const GPTConfig cfg = small_config(true, true, 0.1f, Activation::GeluTanh, conv);
   std::vector<float> out[2];
   for (int run = 0; run < 2; ++run) {
     GPT cpu(cfg);
     cpu.init_weights(5);
     CudaGPT gpu(cpu);
+    gpu.set_fused_attention(fused);
     const ops::AdamWParams hp{1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f};
     std::vector<int32_t> x, y;
     for (int step = 0; step < 3; ++step) {

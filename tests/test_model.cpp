@@ -414,3 +414,15 @@ TEST_CASE("ZeRO-1: AdamW sharded into blocks updates each block to the full step
   CHECK_THROWS_AS(RunConfig::from_json(json{{"train", {{"zero1", true}}}, {"device", "cuda"}, {"data", {{"dir", "x"}}}}),
                   Error);
 }
+
+TEST_CASE("config: fused_attention is a CUDA key, off by default, and saved with the run") {
+  const json base{{"model", json::object()}, {"data", {{"dir", "x"}}}, {"device", "cuda"}};
+  CHECK_FALSE(RunConfig::from_json(base).fused_attention);
+  json j = base;
+  j["fused_attention"] = true;
+  const RunConfig c = RunConfig::from_json(j);
+  CHECK(c.fused_attention);
+  CHECK(RunConfig::from_json(c.to_json()).fused_attention);
+  j["device"] = "cpu";
+  CHECK_THROWS_WITH_AS(RunConfig::from_json(j), doctest::Contains("fused_attention is a CUDA path"), Error);
+}

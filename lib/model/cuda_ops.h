@@ -16,6 +16,8 @@ struct CudaOps {
   static constexpr auto* embedding_backward = &cuda::embedding_backward;
   static constexpr auto* attention_forward = &cuda::attention_forward;
   static constexpr auto* attention_backward = &cuda::attention_backward;
+  static constexpr auto* attention_fused_forward = &cuda::attention_fused_forward;
+  static constexpr auto* attention_fused_backward = &cuda::attention_fused_backward;
   static constexpr auto* attention_kv_forward = &cuda::attention_kv_forward;
   static constexpr auto* short_conv_forward = &cuda::short_conv_forward;
   static constexpr auto* short_conv_backward = &cuda::short_conv_backward;

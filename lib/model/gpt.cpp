@@ -138,10 +138,11 @@ void GPT::zero_grad() {
 
 
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
-                    bool dlogits_in_logits, int loss_chunk, float* base, Acts* a) {
+                    bool dlogits_in_logits, int loss_chunk, bool fused_attention, float* base,
+                    Acts* a) {
   const int64_t N = int64_t(B) * T, C = c.n_embd, V = c.vocab_size;
   const int chunk = effective_loss_chunk(loss_chunk, int(V));
-  const int64_t att = int64_t(B) * c.n_head * T * T;
+  const int64_t att = int64_t(B) * c.n_head * T * (fused_attention ? 1 : T);
   const bool ln = c.layernorm, mlp = c.mlp;
   Acts tmp;
   Acts& r = a ? *a : tmp;
@@ -170,6 +171,7 @@ int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats
   r.lnf = r.lnf_mean = r.lnf_rstd = nullptr;
   if (ln) { r.lnf = take(N * C); r.lnf_mean = take(N); r.lnf_rstd = take(N); }
   r.loss_chunk = chunk;
+  r.fused_attention = fused_attention;
   r.logits = take(N * (chunk ? chunk : V));
   r.xent_stats = chunk ? take(4 * N) : nullptr;
   r.losses = take(N);
@@ -200,10 +202,10 @@ void check_batch(const GPTConfig& c, const int32_t* idx, const int32_t* targets,
 void GPT::ensure_acts(int B, int T, int chunk) {
   if (B == B_ && T == T_ && chunk == chunk_) return;
   const int64_t scratch = std::max(ops::attention_scratch_floats(T), conv_scratch_floats(cfg_));
-  const int64_t total = layout_acts(cfg_, B, T, scratch, false, chunk, nullptr, nullptr);
+  const int64_t total = layout_acts(cfg_, B, T, scratch, false, chunk, false, nullptr, nullptr);
   acts_ = Buffer();  // free before allocating the new size
   acts_.resize(size_t(total));
-  layout_acts(cfg_, B, T, scratch, false, chunk, acts_.data(), &a_);
+  layout_acts(cfg_, B, T, scratch, false, chunk, false, acts_.data(), &a_);
   B_ = B;
   T_ = T;
   chunk_ = chunk;

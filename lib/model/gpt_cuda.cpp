@@ -34,7 +34,9 @@ struct CudaGPT::Impl {
   ParamPtrs w{}, g{};
   Acts a{};
   int B = 0, T = 0, chunk = 0;  // what the activations are laid out for
+  bool fused_laid_out = false;
   int loss_chunk = 0;
+  bool fused = false;
   DeviceIds ids;
   std::vector<float> losses, logits;
   // State of the last forward, needed by backward.
@@ -74,22 +76,34 @@ void CudaGPT::set_adam_steps(int64_t t) { d_->adam_t = t; }
 
 const ParamPtrs& CudaGPT::device_weights() const { return d_->w; }
 
+void CudaGPT::set_fused_attention(bool on) {
+  const GPTConfig& c = d_->cfg;
+  check(!on || cuda::attention_fused_supports(c.n_embd, c.n_head),
+        "fused_attention: the fused kernels take head sizes up to 128, and this model's is {}; "
+        "set fused_attention=false", c.n_head > 0 ? c.n_embd / c.n_head : 0);
+  d_->fused = on;
+}
+bool CudaGPT::fused_attention() const { return d_->fused; }
+
 float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train,
                        uint64_t dropout_seed) {
   Impl& d = *d_;
   check_batch(d.cfg, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
   const int chunk = targets ? effective_loss_chunk(d.loss_chunk, d.cfg.vocab_size) : 0;
-  if (B != d.B || T != d.T || chunk != d.chunk) {
-    const int64_t ws = std::max(cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head),
-                                conv_scratch_floats(d.cfg));
-    const int64_t total = layout_acts(d.cfg, B, T, ws, /*dlogits_in_logits=*/true, chunk, nullptr, nullptr);
+  if (B != d.B || T != d.T || chunk != d.chunk || d.fused != d.fused_laid_out) {
+    const int64_t att_ws = d.fused ? cuda::attention_fused_workspace_floats(B, T, d.cfg.n_head)
+                                   : cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head);
+    const int64_t ws = std::max(att_ws, conv_scratch_floats(d.cfg));
+    const int64_t total =
+        layout_acts(d.cfg, B, T, ws, /*dlogits_in_logits=*/true, chunk, d.fused, nullptr, nullptr);
     d.acts = cuda::DeviceBuffer();  // free before allocating the new size
     d.acts.resize(size_t(total));
-    layout_acts(d.cfg, B, T, ws, true, chunk, d.acts.data(), &d.a);
+    layout_acts(d.cfg, B, T, ws, true, chunk, d.fused, d.acts.data(), &d.a);
     d.B = B;
     d.T = T;
     d.chunk = chunk;
+    d.fused_laid_out = d.fused;
   }
   d.ids.ensure(N);
   cuda::to_device(d.ids.idx, idx, size_t(N) * sizeof(int32_t));
@@ -213,6 +227,8 @@ void CudaGPT::zero_grad() {}
 int64_t CudaGPT::loss_count() const { return 0; }
 const float* CudaGPT::logits_host() { fail("no CUDA"); }
 void CudaGPT::argmax_host(int32_t*) { fail("no CUDA"); }
+void CudaGPT::set_fused_attention(bool) { fail("no CUDA"); }
+bool CudaGPT::fused_attention() const { return false; }
 double CudaGPT::clip_grad_norm(double) { fail("no CUDA"); }
 void CudaGPT::adamw_step(const ops::AdamWParams&, float) { fail("no CUDA"); }
 int64_t CudaGPT::adam_steps() const { return 0; }

@@ -23,6 +23,11 @@ class CudaGPT {
   const GPTConfig& config() const;
   size_t num_params() const;
 
+  // Attention through the fused flash-style kernels (kernels/ops_attention_fused.cu): the same
+  // function, no [B,NH,T,T] activations. Throws for a head size above 128.
+  void set_fused_attention(bool on);
+  bool fused_attention() const;
+
   // As GPT::forward/backward; idx and targets are host arrays.
   float forward(const int32_t* idx, const int32_t* targets, int B, int T, bool train = false,
                 uint64_t dropout_seed = 0);

@@ -26,7 +26,7 @@ struct ParamPtrs {
 // Activations of one layer for a (B, T) batch (N = B*T rows).
 struct LayerActs {
   float *ln1, *ln1_mean, *ln1_rstd;  // [N,C], [N], [N]
-  float *qkv, *att, *atty, *res1;    // [N,3C], [B,NH,T,T], [N,C], [N,C]
+  float *qkv, *att, *atty, *res1;    // [N,3C], [B,NH,T,T] ([B,NH,T] fused), [N,C], [N,C]
   float *ln2, *ln2_mean, *ln2_rstd;  // [N,C], [N], [N]
   float *fch, *fch_act, *res2;       // [N,4C], [N,4C], [N,C] (res2 == res1 without an MLP)
 };
@@ -39,6 +39,9 @@ struct Acts {
   // [N,4] carries the softmax of each row across chunks. 0: whole-vocabulary logits.
   int loss_chunk = 0;
   float* xent_stats = nullptr;
+  // Fused attention (CUDA only, CudaGPT::set_fused_attention): each layer's att is the rows'
+  // log-sum-exp [B,NH,T] instead of the [B,NH,T,T] probabilities.
+  bool fused_attention = false;
   // Backward scratch, reused by every layer: [N,3C], two [N,C], [N,4C], dlogits [N,V]
   // (may be the logits themselves), attention scratch.
   float *dqkv, *dtmp, *dtmp2, *dfch, *dlogits, *att_scratch;
@@ -50,8 +53,10 @@ inline int effective_loss_chunk(int chunk, int V) { return chunk > 0 && chunk < 
 // Lays out the activations for (B, T) at base (null: only counts) and returns the floats used.
 // dlogits_in_logits: the LM head's gradient overwrites the logits instead of its own [N,V].
 // loss_chunk: see Acts (a value of V or more, or 0, means whole-vocabulary logits).
+// fused_attention: see Acts; only for an op set with the fused attention ops.
 int64_t layout_acts(const GPTConfig& c, int B, int T, int64_t att_scratch_floats,
-                    bool dlogits_in_logits, int loss_chunk, float* base, Acts* a);
+                    bool dlogits_in_logits, int loss_chunk, bool fused_attention, float* base,
+                    Acts* a);
 
 // Backward scratch a short-conv layer needs in Acts::att_scratch: its filter and bias
 // gradients before they are added to the accumulated ones.
@@ -70,6 +75,32 @@ inline uint64_t dropout_site_seed(uint64_t seed, int layer, int site) {
 // The residual stream as the LM head sees it: after the final layernorm, when there is one.
 inline const float* head_input(const GPTConfig& cfg, const Acts& a) {
   return cfg.layernorm ? a.lnf : a.layers.back().res2;
+}
+
+// An op set with attention_fused_forward/backward (the CUDA one) runs them when a.fused_attention
+// is set; every op set has the unfused pair.
+template <class Ops>
+concept HasFusedAttention = requires { &Ops::attention_fused_forward; };
+
+template <class Ops>
+void attention_forward_site(const Acts& a, LayerActs& la, int B, int T, int C, int NH, float p,
+                            uint64_t seed) {
+  if constexpr (HasFusedAttention<Ops>) {
+    if (a.fused_attention)
+      return Ops::attention_fused_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, seed);
+  }
+  Ops::attention_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, seed, a.att_scratch);
+}
+
+template <class Ops>
+void attention_backward_site(const Acts& a, const LayerActs& la, const float* dout, int B, int T,
+                             int C, int NH, float p, uint64_t seed) {
+  if constexpr (HasFusedAttention<Ops>) {
+    if (a.fused_attention)
+      return Ops::attention_fused_backward(a.dqkv, dout, la.qkv, la.atty, la.att, B, T, C, NH, p,
+                                           seed, a.att_scratch);
+  }
+  Ops::attention_backward(a.dqkv, dout, la.qkv, la.att, B, T, C, NH, p, seed, a.att_scratch);
 }
 
 // Forward from ids idx[B,T] to a.logits (to the head's input when a.loss_chunk is set: the
@@ -96,8 +127,7 @@ void forward_graph(const GPTConfig& cfg, const ParamPtrs& w, Acts& a, const int3
       Ops::short_conv_forward(la.atty, ln1, lw.convw, lw.convb, B, T, C, cfg.conv_width);
     } else {
       Ops::linear_forward(la.qkv, ln1, lw.qkvw, lw.qkvb, N, C, 3 * C, false);
-      Ops::attention_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, dropout_site_seed(seed, l, 1),
-                             a.att_scratch);
+      attention_forward_site<Ops>(a, la, B, T, C, NH, p, dropout_site_seed(seed, l, 1));
     }
     Ops::linear_forward(a.tmp, la.atty, lw.attprojw, lw.attprojb, N, C, C, false);
     if (p > 0.0f) Ops::dropout(a.tmp, a.tmp, N * C, p, dropout_site_seed(seed, l, 2));
@@ -215,8 +245,7 @@ void backward_graph(const GPTConfig& cfg, const ParamPtrs& w, const ParamPtrs& g
       if (db) Ops::add(lg.convb, lg.convb, db, C);
       dln1 = a.dqkv;
     } else {
-      Ops::attention_backward(a.dqkv, dx, la.qkv, la.att, B, T, C, NH, p, dropout_site_seed(seed, l, 1),
-                              a.att_scratch);
+      attention_backward_site<Ops>(a, la, dx, B, T, C, NH, p, dropout_site_seed(seed, l, 1));
       Ops::linear_backward(dx, lg.qkvw, lg.qkvb, a.dqkv, ln1, lw.qkvw, N, C, 3 * C, false);
     }
     if (cfg.layernorm)

@@ -42,7 +42,8 @@ class CpuEngine : public TrainEngine {
 
 class CudaEngine : public TrainEngine {
  public:
-  CudaEngine(GPT& m, AdamW& o) : m_(m), o_(o), g_(m) {
+  CudaEngine(GPT& m, AdamW& o, bool fused_attention) : m_(m), o_(o), g_(m) {
+    g_.set_fused_attention(fused_attention);
     g_.upload_moments(o.m(), o.v());
     g_.set_adam_steps(o.steps());
   }
@@ -76,7 +77,8 @@ class CudaEngine : public TrainEngine {
   }
   std::string describe() const override {
 #ifdef GPT_HAVE_CUDA
-    return "cuda, " + cuda::device_name() + (cuda::tf32() ? ", TF32 matmuls" : ", fp32 matmuls");
+    return "cuda, " + cuda::device_name() + (cuda::tf32() ? ", TF32 matmuls" : ", fp32 matmuls") +
+           (g_.fused_attention() ? ", fused attention" : "");
 #else
     return "cuda";
 #endif
@@ -90,9 +92,13 @@ class CudaEngine : public TrainEngine {
 
 }  // namespace
 
-std::unique_ptr<TrainEngine> make_engine(const std::string& device, GPT& model, AdamW& opt) {
+std::unique_ptr<TrainEngine> make_engine(const std::string& device, GPT& model, AdamW& opt,
+                                         bool fused_attention) {
+  check(!fused_attention || device == "cuda",
+        "fused_attention is a CUDA path (the CPU engine has one attention); set device to cuda or "
+        "fused_attention to false");
   if (device == "cpu") return std::make_unique<CpuEngine>(model, opt);
-  if (device == "cuda") return std::make_unique<CudaEngine>(model, opt);
+  if (device == "cuda") return std::make_unique<CudaEngine>(model, opt, fused_attention);
   throw UsageError(fmt::format("unknown device '{}'; use cpu or cuda", device));
 }
 

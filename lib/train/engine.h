@@ -29,7 +29,9 @@ class TrainEngine {
 };
 
 // device: "cpu" or "cuda". model and opt must outlive the engine; for cuda they are uploaded
-// now (after any checkpoint was loaded into them).
-std::unique_ptr<TrainEngine> make_engine(const std::string& device, GPT& model, AdamW& opt);
+// now (after any checkpoint was loaded into them). fused_attention: cuda only
+// (CudaGPT::set_fused_attention).
+std::unique_ptr<TrainEngine> make_engine(const std::string& device, GPT& model, AdamW& opt,
+                                         bool fused_attention = false);
 
 }  // namespace gpt

@@ -10,6 +10,7 @@ RunConfig RunConfig::from_json(const json& j) {
   top.get("out_dir", c.out_dir);
   top.get("device", c.device);
   top.get("tf32", c.tf32);
+  top.get("fused_attention", c.fused_attention);
   top.ignore("model");
   top.ignore("data");
   top.ignore("train");
@@ -79,6 +80,9 @@ RunConfig RunConfig::from_json(const json& j) {
   check(t.loss_chunk >= 0, "train.loss_chunk must be >= 0 (0: the whole vocabulary at once), got {}",
         t.loss_chunk);
   check(c.device == "cpu" || c.device == "cuda", "device must be cpu or cuda, got '{}'", c.device);
+  check(!c.fused_attention || c.device == "cuda",
+        "fused_attention is a CUDA path (the CPU engine has one attention); set device to cuda or "
+        "fused_attention to false");
   check(!(t.zero1 && c.device == "cuda"), "train.zero1 (sharded AdamW state) is for CPU ranks; with device cuda "
         "every rank keeps the whole optimizer, so set train.zero1=false");
   check(!c.out_dir.empty(), "out_dir must not be empty");
@@ -100,7 +104,8 @@ json RunConfig::to_json() const {
             {"loss_chunk", t.loss_chunk}, {"on_nonfinite", t.on_nonfinite}, {"seed", t.seed}}},
           {"out_dir", out_dir},
           {"device", device},
-          {"tf32", tf32}};
+          {"tf32", tf32},
+          {"fused_attention", fused_attention}};
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -214,7 +214,7 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
                    2.0 * 4 * double(b.hi - b.lo) / 1e6, 2.0 * 4 * double(model.num_params()) / 1e6, W);
   }
   model.set_loss_chunk(tp.loss_chunk);  // before the engine, which takes it from the model
-  std::unique_ptr<TrainEngine> engine = make_engine(cfg.device, model, opt);
+  std::unique_ptr<TrainEngine> engine = make_engine(cfg.device, model, opt, cfg.fused_attention);
   st.world_size = W;
   if (root) write_file_atomic(out / "run_config.json", st.run_config.dump(2) + "\n");
   MetricsWriter metrics(root ? out / "metrics.jsonl" : fs::path(), opts.resume ? st.step : -1);

@@ -55,10 +55,10 @@ std::vector<float> down(const cuda::DeviceBuffer& d) {
 }
 
 struct Shape { int B, T, C, NH; };
-// Head sizes 16, 5 (padded to 16), 32, 64 and 96 (padded to 128); T = 1, T below a tile, and
-// T = 130, over two 64-row blocks and not a multiple of the 32-row tiles.
-const Shape kShapes[] = {{2, 37, 48, 3}, {2, 1, 48, 3}, {2, 37, 15, 3},
-                         {2, 33, 64, 2}, {1, 130, 128, 2}, {1, 70, 96, 1}};
+// Head sizes 16, 5 (padded to 16), 32, 64, 96 (padded to 128) and 128; T = 1, T below a tile,
+// and T = 130, over two 64-row blocks and not a multiple of the 32-row tiles (with B = 2 too).
+const Shape kShapes[] = {{2, 37, 48, 3}, {2, 1, 48, 3},    {2, 37, 15, 3},  {2, 33, 64, 2},
+                         {1, 130, 128, 2}, {1, 70, 96, 1}, {2, 130, 256, 2}};
 
 // Each row's log-sum-exp of the scaled causal scores, in double.
 std::vector<double> lse_ref(const std::vector<float>& qkv, const Shape& s) {

@@ -148,6 +148,31 @@ TEST_CASE("cuda model: one training step equals the CPU engine's (loss, gradient
 #endif
 }
 
+TEST_CASE("cuda model: fused attention switched on and off on one model: same loss, smaller activations") {
+#ifdef GPT_HAVE_CUDA
+  if (!have_gpu()) return;
+  const GPTConfig cfg = small_config(true, true, 0.1f, Activation::GeluTanh);
+  GPT cpu(cfg);
+  cpu.init_weights(3);
+  CudaGPT gpu(cpu);
+  std::vector<int32_t> x, y;
+  batch(cfg, 3, 24, 8, x, y);
+  const float l0 = gpu.forward(x.data(), y.data(), 3, 24, true, 5);
+  const size_t unfused = gpu.device_bytes();
+  gpu.set_fused_attention(true);
+  const float l1 = gpu.forward(x.data(), y.data(), 3, 24, true, 5);
+  const size_t fused = gpu.device_bytes();
+  // Per attention layer the [B,NH,T,T] probabilities become [B,NH,T] (and the workspace shrinks).
+  CHECK(unfused - fused >= size_t(cfg.n_layer) * 3 * cfg.n_head * 24 * 23 * sizeof(float));
+  CHECK(std::abs(l1 - l0) <= 1e-5 * std::abs(l0));
+  gpu.set_fused_attention(false);
+  CHECK(gpu.forward(x.data(), y.data(), 3, 24, true, 5) == l0);
+  CHECK(gpu.device_bytes() == unfused);
+#else
+  MESSAGE("skipping CUDA model checks: built without CUDA");
+#endif
+}
+
 TEST_CASE("cuda training: a resumed run continues with the uninterrupted run's bits") {
 #ifdef GPT_HAVE_CUDA
   if (!have_gpu()) return;

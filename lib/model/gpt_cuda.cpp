@@ -11,6 +11,7 @@
 #include "model/cuda_ops.h"
 
 namespace gpt {
+static_assert(HasFusedAttention<CudaOps>, "the CUDA op set must carry the fused attention pair");
 namespace {
 // Device copies of the ids of the last forward (int32 in float-sized slots of one buffer).
 struct DeviceIds {

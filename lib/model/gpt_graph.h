@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "model/config.h"
 
@@ -89,6 +90,8 @@ void attention_forward_site(const Acts& a, LayerActs& la, int B, int T, int C, i
     if (a.fused_attention)
       return Ops::attention_fused_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, seed);
   }
+  // A fused layout's att holds [B,NH,T]: the unfused op would run past it.
+  check(!a.fused_attention, "fused attention layout with an op set that has no fused attention");
   Ops::attention_forward(la.atty, la.att, la.qkv, B, T, C, NH, p, seed, a.att_scratch);
 }
 
@@ -100,6 +103,7 @@ void attention_backward_site(const Acts& a, const LayerActs& la, const float* do
       return Ops::attention_fused_backward(a.dqkv, dout, la.qkv, la.atty, la.att, B, T, C, NH, p,
                                            seed, a.att_scratch);
   }
+  check(!a.fused_attention, "fused attention layout with an op set that has no fused attention");
   Ops::attention_backward(a.dqkv, dout, la.qkv, la.att, B, T, C, NH, p, seed, a.att_scratch);
 }
 

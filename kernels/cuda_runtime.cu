@@ -30,6 +30,12 @@ __global__ void fill_noise_kernel(float* p, int64_t n) {
     p[i] = float(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
   }
 }
+// The same values' top halves as bf16 bits, in place over the floats' first half.
+__global__ void noise_to_bf16(uint16_t* dst, const float* src, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    dst[i] = uint16_t(__float_as_uint(src[i]) >> 16);
+}
 }  // namespace
 
 bool available(std::string* why) {
@@ -116,8 +122,23 @@ double measure_matmul_flops(int n) {
   GPT_LAUNCH(fill_noise_kernel, blocks_for(nn, 256), 256, 0, 0, b, nn);
   GPT_CUDA_LAUNCHED();
   const float one = 1.0f, zero = 0.0f;
+  // With bf16 matmuls on, the peak is cuBLAS's bf16 product with fp32 accumulation, the GEMM
+  // the linear layers then run; the bf16 operands live in c (n*n floats hold 2*n*n halves).
+  const bool bf16 = bf16_matmuls();
+  uint16_t* ha = reinterpret_cast<uint16_t*>(c);
+  uint16_t* hb = ha + nn;
+  if (bf16) {
+    GPT_LAUNCH(noise_to_bf16, blocks_for(nn, 256), 256, 0, 0, ha, a, nn);
+    GPT_LAUNCH(noise_to_bf16, blocks_for(nn, 256), 256, 0, 0, hb, b, nn);
+    GPT_CUDA_LAUNCHED();
+  }
   auto run = [&] {
-    GPT_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a, n, b, n, &zero, c, n));
+    if (bf16)
+      GPT_CUBLAS_CHECK(cublasGemmEx(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, ha, CUDA_R_16BF, n, hb,
+                                    CUDA_R_16BF, n, &zero, a, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                                    CUBLAS_GEMM_DEFAULT));
+    else
+      GPT_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a, n, b, n, &zero, c, n));
   };
   run();  // warm-up: cuBLAS picks its kernel
   cudaEvent_t e0, e1;

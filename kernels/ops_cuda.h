@@ -29,8 +29,14 @@ void synchronize();  // waits, and throws a gpt::Error for an earlier kernel's f
 // TF32 tensor cores for fp32 matmuls (off by default: fp32 results then match the CPU to 1e-5).
 void set_tf32(bool allow);
 bool tf32();
-// Measured fp32 matmul rate (FLOP/s) of cuBLAS on an n^3 product in the current TF32 mode:
-// the peak that MFU is reported against, as the CPU engine uses its measured sgemm peak.
+// bf16 matmuls for the linear layers (kernels/ops_linear.cu): operands rounded to bf16, fp32
+// accumulation and result; everything stored stays fp32 (PyTorch autocast's matmul). Takes
+// precedence over TF32 there; the attention's GEMMs stay fp32/TF32.
+void set_bf16_matmuls(bool on);
+bool bf16_matmuls();
+// Measured matmul rate (FLOP/s) of cuBLAS on an n^3 product in the current mode (fp32, TF32, or
+// bf16 with fp32 accumulation when bf16 matmuls are on): the peak that MFU is reported against,
+// as the CPU engine uses its measured sgemm peak.
 double measure_matmul_flops(int n = 4096);
 // Device-to-device copy bandwidth (GB/s, bytes read + written) over a buffer of `bytes`: the
 // memory roofline that decode and memory-bound kernels are reported against.

@@ -2,7 +2,12 @@
 // row-major [R,C] matrix read column-major is its transpose [C,R] with leading dimension C.
 // So every row-major product Y = A @ B is issued as the column-major Y^T = B^T A^T, with no copy.
 // TF32 is whatever the shared handle's math mode says (set_tf32); nothing here overrides it.
+//
+// bf16 matmuls (set_bf16_matmuls): each product's two operands are rounded to bf16 (nearest
+// even) into a scratch buffer and multiplied by cublasGemmEx with fp32 accumulation and an fp32
+// result, as PyTorch's autocast does for a matmul; every tensor the model keeps stays fp32.
 #include <climits>
+#include <cstdint>
 #include <string>
 
 #include "cuda_common.h"
@@ -43,7 +48,58 @@ int rows_as_int(int64_t N) {
   return int(N);
 }
 
+bool g_bf16 = false;
+
+// Round to nearest even, NaN kept a NaN: lib/core/half.h's f32_to_bf16, on the device.
+__global__ void round_to_bf16(uint16_t* dst, const float* src, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const uint32_t u = __float_as_uint(src[i]);
+    dst[i] = (u & 0x7fffffffu) > 0x7f800000u ? uint16_t((u >> 16) | 0x40)
+                                             : uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}
+
+// The bf16 copies of one product's operands, in one scratch buffer that only grows (kept for
+// the process: the products of every step need it again).
+struct Bf16Operands {
+  const uint16_t *a, *b;
+};
+Bf16Operands to_bf16(const float* a, int64_t na, const float* b, int64_t nb) {
+  static DeviceBuffer* scratch = new DeviceBuffer();  // never freed: no teardown-order hazard
+  const int64_t na_pad = (na + 63) / 64 * 64;  // 128-byte aligned second operand
+  const size_t floats = size_t((na_pad + nb + 1) / 2);
+  if (scratch->size() < floats) {
+    *scratch = DeviceBuffer();
+    scratch->resize(floats);
+  }
+  uint16_t* base = reinterpret_cast<uint16_t*>(scratch->data());
+  GPT_LAUNCH(round_to_bf16, blocks_for(na, 256), 256, 0, 0, base, a, na);
+  GPT_CUDA_LAUNCHED();
+  GPT_LAUNCH(round_to_bf16, blocks_for(nb, 256), 256, 0, 0, base + na_pad, b, nb);
+  GPT_CUDA_LAUNCHED();
+  return {base, base + na_pad};
+}
+
+// C[m,n] (column-major, fp32) = alpha op(A) op(B) + beta C, as cublasSgemm, with the operands
+// rounded to bf16 when bf16 matmuls are on. A holds na floats, B nb.
+void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
+          const float* A, int64_t na, int lda, const float* B, int64_t nb, int ldb, float beta,
+          float* C, int ldc) {
+  if (!g_bf16) {
+    GPT_CUBLAS_CHECK(cublasSgemm(cublas(), ta, tb, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
+    return;
+  }
+  const Bf16Operands h = to_bf16(A, na, B, nb);
+  GPT_CUBLAS_CHECK(cublasGemmEx(cublas(), ta, tb, m, n, k, &alpha, h.a, CUDA_R_16BF, lda, h.b,
+                                CUDA_R_16BF, ldb, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                                CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace
+
+void set_bf16_matmuls(bool on) { g_bf16 = on; }
+bool bf16_matmuls() { return g_bf16; }
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int IN,
                     int OUT, bool w_out_in) {
@@ -63,8 +119,8 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   const float one = 1.0f;
   // Y^T[OUT,N] = M[OUT,IN] X^T[IN,N], M[o,i] the weight from input i to output o.
   // [IN,OUT] row-major read column-major is already M (ld OUT); [OUT,IN] reads as M^T (ld IN).
-  GPT_CUBLAS_CHECK(cublasSgemm(cublas(), w_out_in ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, OUT, n,
-                               IN, &one, W, w_out_in ? IN : OUT, x, IN, &beta, y, OUT));
+  gemm(w_out_in ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, OUT, n, IN, one, W, int64_t(IN) * OUT,
+       w_out_in ? IN : OUT, x, N * IN, IN, beta, y, OUT);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
@@ -78,20 +134,20 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
     } else {
       // dx^T[IN,N] = M^T[IN,OUT] dy^T[OUT,N]. [IN,OUT] row-major reads as M, so transpose it;
       // [OUT,IN] row-major reads as M^T already.
-      GPT_CUBLAS_CHECK(cublasSgemm(cublas(), w_out_in ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, IN,
-                                   n, OUT, &one, W, w_out_in ? IN : OUT, dy, OUT, &zero, dx, IN));
+      gemm(w_out_in ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, IN, n, OUT, one, W,
+           int64_t(IN) * OUT, w_out_in ? IN : OUT, dy, N * OUT, OUT, zero, dx, IN);
     }
   }
   if (IN > 0 && OUT > 0) {
     if (w_out_in)
       // dW[OUT,IN] += dy^T x; column-major that is dW^T[IN,OUT] += x^T[IN,N] dy[N,OUT], where
       // x reads as x^T (ld IN) and dy reads as dy^T (ld OUT), hence op T on dy.
-      GPT_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_T, IN, OUT, n, &one, x, IN, dy,
-                                   OUT, &one, dW, IN));
+      gemm(CUBLAS_OP_N, CUBLAS_OP_T, IN, OUT, n, one, x, N * IN, IN, dy, N * OUT, OUT, one, dW,
+           IN);
     else
       // dW[IN,OUT] += x^T dy; column-major dW^T[OUT,IN] += dy^T[OUT,N] x[N,IN].
-      GPT_CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_T, OUT, IN, n, &one, dy, OUT, x,
-                                   IN, &one, dW, OUT));
+      gemm(CUBLAS_OP_N, CUBLAS_OP_T, OUT, IN, n, one, dy, N * OUT, OUT, x, N * IN, IN, one, dW,
+           OUT);
   }
   if (db && OUT > 0) {
     dim3 block(kSumCols, kSumLanes);

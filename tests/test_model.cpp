@@ -426,3 +426,17 @@ TEST_CASE("config: fused_attention is a CUDA key, off by default, and saved with
   j["device"] = "cpu";
   CHECK_THROWS_WITH_AS(RunConfig::from_json(j), doctest::Contains("fused_attention is a CUDA path"), Error);
 }
+
+TEST_CASE("config: precision is fp32 or bf16, bf16 only on cuda, and saved with the run") {
+  json j{{"model", json::object()}, {"data", {{"dir", "x"}}}, {"device", "cuda"}};
+  CHECK(RunConfig::from_json(j).precision == "fp32");
+  j["precision"] = "bf16";
+  const RunConfig c = RunConfig::from_json(j);
+  CHECK(c.precision == "bf16");
+  CHECK(RunConfig::from_json(c.to_json()).precision == "bf16");
+  j["precision"] = "fp16";
+  CHECK_THROWS_WITH_AS(RunConfig::from_json(j), doctest::Contains("precision must be fp32 or bf16"), Error);
+  j["precision"] = "bf16";
+  j["device"] = "cpu";
+  CHECK_THROWS_WITH_AS(RunConfig::from_json(j), doctest::Contains("precision bf16 is a CUDA mode"), Error);
+}

@@ -77,7 +77,10 @@ class CudaEngine : public TrainEngine {
   }
   std::string describe() const override {
 #ifdef GPT_HAVE_CUDA
-    return "cuda, " + cuda::device_name() + (cuda::tf32() ? ", TF32 matmuls" : ", fp32 matmuls") +
+    const char* mm = cuda::bf16_matmuls() ? ", bf16 matmuls (fp32 accumulate)"
+                     : cuda::tf32()       ? ", TF32 matmuls"
+                                          : ", fp32 matmuls";
+    return "cuda, " + cuda::device_name() + mm +
            (g_.fused_attention() ? ", fused attention" : "");
 #else
     return "cuda";

@@ -11,6 +11,7 @@ RunConfig RunConfig::from_json(const json& j) {
   top.get("device", c.device);
   top.get("tf32", c.tf32);
   top.get("fused_attention", c.fused_attention);
+  top.get("precision", c.precision);
   top.ignore("model");
   top.ignore("data");
   top.ignore("train");
@@ -83,6 +84,10 @@ RunConfig RunConfig::from_json(const json& j) {
   check(!c.fused_attention || c.device == "cuda",
         "fused_attention is a CUDA path (the CPU engine has one attention); set device to cuda or "
         "fused_attention to false");
+  check(c.precision == "fp32" || c.precision == "bf16", "precision must be fp32 or bf16, got '{}'", c.precision);
+  check(c.precision == "fp32" || c.device == "cuda",
+        "precision bf16 is a CUDA mode (bf16 matmuls with fp32 accumulation); the CPU engine is fp32, so set "
+        "device to cuda or precision to fp32");
   check(!(t.zero1 && c.device == "cuda"), "train.zero1 (sharded AdamW state) is for CPU ranks; with device cuda "
         "every rank keeps the whole optimizer, so set train.zero1=false");
   check(!c.out_dir.empty(), "out_dir must not be empty");
@@ -105,7 +110,8 @@ json RunConfig::to_json() const {
           {"out_dir", out_dir},
           {"device", device},
           {"tf32", tf32},
-          {"fused_attention", fused_attention}};
+          {"fused_attention", fused_attention},
+          {"precision", precision}};
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {

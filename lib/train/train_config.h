@@ -44,6 +44,7 @@ struct RunConfig {
   std::string device = "cpu";
   bool tf32 = false;  // cuda: TF32 tensor cores for fp32 matmuls (faster, ~1e-3 relative)
   bool fused_attention = false;  // cuda: flash-style attention kernels, no [B,NH,T,T] activations
+  std::string precision = "fp32";  // cuda: "bf16" rounds the linear layers' operands to bf16
 
   static RunConfig from_json(const json& j);
   json to_json() const;  // the fully resolved config, as saved in the run directory

@@ -141,7 +141,10 @@ TrainResult train(RunConfig cfg, const TrainOptions& opts) {
   check(cfg.device != "cuda", "this gptkit was built without CUDA; rebuild with -DGPT_CUDA=ON on a machine "
         "with nvcc, or use --device cpu");
 #else
-  if (cfg.device == "cuda") cuda::set_tf32(cfg.tf32);
+  if (cfg.device == "cuda") {
+    cuda::set_tf32(cfg.tf32);
+    cuda::set_bf16_matmuls(cfg.precision == "bf16");
+  }
 #endif
   const TrainParams& tp = cfg.train;
   const fs::path out(cfg.out_dir);

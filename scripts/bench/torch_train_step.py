@@ -57,7 +57,8 @@ def bench_train(a) -> dict:
         c0 = time.process_time()
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        _, loss = model(xs[i], ys[i])
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.bf16):
+            _, loss = model(xs[i], ys[i])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -77,6 +78,7 @@ def bench_train(a) -> dict:
         "mode": "train_step",
         "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
         "tf32": bool(a.tf32),
+        "bf16": bool(a.bf16),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "n_layer": a.n_layer,
@@ -158,6 +160,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--tf32", action="store_true", help="cuda: TF32 tensor cores for fp32 matmuls")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bf16 autocast for the forward (matmuls in bf16, fp32 weights), as nanoGPT")
     a = ap.parse_args()
     if a.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = a.tf32

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--tf32", tf32, "cuda: TF32 tensor cores for fp32 matmuls");
-  bool fused = false;
+  bool fused = false, bf16 = false;
+  app.add_flag("--bf16", bf16, "cuda: bf16 matmuls with fp32 accumulation (precision bf16)");
   app.add_flag("--fused-attention", fused, "cuda: the fused flash-style attention kernels");
   return gpt::run_tool(app, argc, argv, [&] {
     c.activation = gpt::parse_activation(act);
@@ -74,11 +75,13 @@ int main(int argc, char** argv) {
     const bool on_gpu = device == "cuda";
 #ifdef GPT_HAVE_CUDA
     if (on_gpu) gpt::cuda::set_tf32(tf32);
+    if (on_gpu) gpt::cuda::set_bf16_matmuls(bf16);
 #endif
     std::unique_ptr<gpt::CudaGPT> gpu;
     if (on_gpu) gpu = std::make_unique<gpt::CudaGPT>(model);
     if (gpu) gpu->set_fused_attention(fused);
     gpt::check(!fused || gpu, "--fused-attention needs --device cuda");
+    gpt::check(!bf16 || gpu, "--bf16 needs --device cuda");
     gpt::Rng rng(2);
     std::vector<int32_t> x(size_t(B) * T), y(size_t(B) * T);
     std::vector<double> times;
@@ -124,7 +127,7 @@ int main(int argc, char** argv) {
                         {"ms_per_step_min", times.front() * 1e3}, {"tokens_per_s", B * T / med},
                         {"model_gflops_per_step", flops / 1e9}, {"achieved_gflops", flops / med / 1e9},
                         {"sgemm_peak_gflops", peak}, {"mfu_vs_sgemm", flops / med / 1e9 / peak},
-                        {"vocab", c.vocab_size}, {"loss_chunk", loss_chunk}, {"fused_attention", fused},
+                        {"vocab", c.vocab_size}, {"loss_chunk", loss_chunk}, {"fused_attention", fused}, {"bf16", bf16},
                         {"activation_mb", gpu ? 0.0 : double(model.activation_bytes()) / 1e6},
                         {"device_mb", gpu ? double(gpu->device_bytes()) / 1e6 : 0.0},
                         {"peak_rss_mb", peak_rss_mb()}};

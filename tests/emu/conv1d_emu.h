@@ -119,5 +119,10 @@ T __shfl_xor_sync(unsigned mask, T v, int m, int width = 32) {
   return ::gpt_emu::shfl(mask, v, ::gpt_emu::src_xor, m, width);
 }
 inline float atomicAdd(float* p, float v) { return std::atomic_ref<float>(*p).fetch_add(v); }
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
 #define __expf(v) ::expf(v)
 #define __fdividef(a, b) ((a) / (b))

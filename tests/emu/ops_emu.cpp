@@ -9,6 +9,9 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
+
+#include "../../lib/core/half.h"
 
 #include "../../kernels/conv1d_cuda.h"
 #include "../../kernels/cuda_common.h"
@@ -90,5 +93,26 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
   for (int i = 0; i < batch; ++i)
     cublasSgemm_v2(h, ta, tb, m, n, k, alpha, A + i * sa, lda, B + i * sb, ldb, beta, C + i * sc, ldc);
   return CUBLAS_STATUS_SUCCESS;
+}
+// The one mixed-precision form the kernels use: bf16 A and B, fp32 C, fp32 accumulation. The
+// operands are widened exactly (bf16 -> fp32 is exact), so the product is sgemm's on them.
+cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                            int k, const void* alpha, const void* A, cudaDataType at, int lda, const void* B,
+                            cudaDataType bt, int ldb, const void* beta, void* C, cudaDataType ct, int ldc,
+                            cublasComputeType_t compute, cublasGemmAlgo_t) {
+  if (at != CUDA_R_16BF || bt != CUDA_R_16BF || ct != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F)
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  // Column-major: op N reads an [rows, cols] block with ld >= rows; op T the transpose.
+  auto widen = [](const void* p, int ld, int rows, int cols) {
+    std::vector<float> f(size_t(ld) * cols);
+    const auto* u = static_cast<const uint16_t*>(p);
+    for (int c = 0; c < cols; ++c)
+      for (int r = 0; r < rows; ++r) f[size_t(c) * ld + r] = gpt::bf16_to_f32(u[size_t(c) * ld + r]);
+    return f;
+  };
+  const std::vector<float> fa = ta == CUBLAS_OP_N ? widen(A, lda, m, k) : widen(A, lda, k, m);
+  const std::vector<float> fb = tb == CUBLAS_OP_N ? widen(B, ldb, k, n) : widen(B, ldb, n, k);
+  return cublasSgemm_v2(h, ta, tb, m, n, k, static_cast<const float*>(alpha), fa.data(), lda, fb.data(), ldb,
+                        static_cast<const float*>(beta), static_cast<float*>(C), ldc);
 }
 }

@@ -123,6 +123,8 @@ assert a['texts'][0].startswith('ROMEO:') and len(a['token_ids'][0]) == 26 and a
 sum_before=$(sha256sum "$t/a/ckpt/"* | sha256sum)
 expect_fail "unknown key" "did you mean 'max_iters'" "$build/gpt-train" -c "$cfg" "${small[@]}" --set train.max_iter=5 --out "$t/a"
 expect_fail "negative loss_chunk" "train.loss_chunk must be >= 0" "$build/gpt-train" -c "$cfg" "${small[@]}" --set train.loss_chunk=-4 --out "$t/a"
+expect_fail "bf16 on the CPU" "precision bf16 is a CUDA mode" "$build/gpt-train" -c "$cfg" "${small[@]}" --set precision=bf16 --out "$t/a"
+expect_fail "fused attention on the CPU" "fused_attention is a CUDA path" "$build/gpt-train" -c "$cfg" "${small[@]}" --set fused_attention=true --out "$t/a"
 expect_fail "wrong type" "must be an integer" "$build/gpt-train" -c "$cfg" "${small[@]}" --set 'train.batch_size="big"' --out "$t/a"
 expect_fail "missing data dir" "does not exist" "$build/gpt-train" -c "$cfg" "${small[@]}" --set data.dir="$t/nope" --out "$t/a"
 mkdir -p "$t/tiny"; printf 'abcdefgh' > "$t/tiny.txt"

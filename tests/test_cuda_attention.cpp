@@ -10,6 +10,7 @@
 
 #include "core/rng.h"
 #include "ops/ops.h"
+#include "cuda_test_util.h"
 #include "test_util.h"
 #ifdef GPT_HAVE_CUDA
 #include "../kernels/ops_cuda.h"
@@ -30,12 +31,10 @@ namespace {
 
 constexpr double kTol = 1e-5;
 
-bool gpu_or_skip() {
-  std::string why;
-  if (cuda::available(&why)) return true;
-  MESSAGE("skipping CUDA linear/attention checks: " << why);
-  return false;
-}
+bool gpu_or_skip() { return test::gpu_or_skip("CUDA linear/attention checks"); }
+using test::down;
+using test::poisoned;
+using test::up;
 
 // The 1e-5 tolerance needs plain fp32 GEMMs; another case may have left TF32 on.
 struct Fp32Matmuls {
@@ -44,22 +43,6 @@ struct Fp32Matmuls {
   ~Fp32Matmuls() { cuda::set_tf32(was); }
 };
 
-cuda::DeviceBuffer up(const std::vector<float>& v) {
-  cuda::DeviceBuffer d(v.size());
-  cuda::to_device(d.data(), v.data(), v.size() * sizeof(float));
-  return d;
-}
-cuda::DeviceBuffer poisoned(size_t n) {
-  cuda::DeviceBuffer d(n);
-  cuda::fill_nan(d.data(), n);
-  return d;
-}
-std::vector<float> down(const cuda::DeviceBuffer& d) {
-  cuda::synchronize();  // an asynchronous kernel fault fails here, not in a later case
-  std::vector<float> v(d.size());
-  cuda::to_host(v.data(), d.data(), v.size() * sizeof(float));
-  return v;
-}
 
 void check_close(const std::vector<float>& got, const std::vector<float>& want, const char* what) {
   CAPTURE(what);

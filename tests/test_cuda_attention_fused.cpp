@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "ops/ops.h"
+#include "cuda_test_util.h"
 #include "test_util.h"
 #ifdef GPT_HAVE_CUDA
 #include "../kernels/ops_cuda.h"
@@ -30,29 +31,10 @@ using test::scaled_err;
 
 namespace {
 
-bool gpu_or_skip() {
-  std::string why;
-  if (cuda::available(&why)) return true;
-  MESSAGE("skipping the fused CUDA attention checks: " << why);
-  return false;
-}
-
-cuda::DeviceBuffer up(const std::vector<float>& v) {
-  cuda::DeviceBuffer d(v.size());
-  cuda::to_device(d.data(), v.data(), v.size() * sizeof(float));
-  return d;
-}
-cuda::DeviceBuffer poisoned(size_t n) {
-  cuda::DeviceBuffer d(n);
-  cuda::fill_nan(d.data(), n);
-  return d;
-}
-std::vector<float> down(const cuda::DeviceBuffer& d) {
-  cuda::synchronize();
-  std::vector<float> v(d.size());
-  cuda::to_host(v.data(), d.data(), v.size() * sizeof(float));
-  return v;
-}
+bool gpu_or_skip() { return test::gpu_or_skip("CUDA fused attention checks"); }
+using test::down;
+using test::poisoned;
+using test::up;
 
 struct Shape { int B, T, C, NH; };
 // Head sizes 16, 5 (padded to 16), 32, 64, 96 (padded to 128) and 128; T = 1, T below a tile,

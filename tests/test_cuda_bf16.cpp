@@ -15,6 +15,7 @@
 #include "model/gpt.h"
 #include "model/gpt_cuda.h"
 #include "ops/ops.h"
+#include "cuda_test_util.h"
 #include "test_util.h"
 #ifdef GPT_HAVE_CUDA
 #include "../kernels/ops_cuda.h"
@@ -33,12 +34,10 @@ using test::scaled_err;
 
 namespace {
 
-bool gpu_or_skip() {
-  std::string why;
-  if (cuda::available(&why)) return true;
-  MESSAGE("skipping the bf16 CUDA checks: " << why);
-  return false;
-}
+bool gpu_or_skip() { return test::gpu_or_skip("CUDA bf16 checks"); }
+using test::down;
+using test::poisoned;
+using test::up;
 
 // bf16 matmuls on (and TF32 off) for one scope.
 struct Bf16Matmuls {
@@ -47,22 +46,6 @@ struct Bf16Matmuls {
   ~Bf16Matmuls() { cuda::set_bf16_matmuls(was); cuda::set_tf32(was_tf32); }
 };
 
-cuda::DeviceBuffer up(const std::vector<float>& v) {
-  cuda::DeviceBuffer d(v.size());
-  cuda::to_device(d.data(), v.data(), v.size() * sizeof(float));
-  return d;
-}
-cuda::DeviceBuffer poisoned(size_t n) {
-  cuda::DeviceBuffer d(n);
-  cuda::fill_nan(d.data(), n);
-  return d;
-}
-std::vector<float> down(const cuda::DeviceBuffer& d) {
-  cuda::synchronize();
-  std::vector<float> v(d.size());
-  cuda::to_host(v.data(), d.data(), v.size() * sizeof(float));
-  return v;
-}
 std::vector<float> rounded(std::vector<float> v) {
   for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
   return v;

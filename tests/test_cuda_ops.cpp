@@ -20,6 +20,7 @@ TEST_CASE("cuda ops: skipped (built without CUDA)") {
 #include "../kernels/ops_cuda.h"
 #include "core/rng.h"
 #include "ops/ops.h"
+#include "cuda_test_util.h"
 #include "test_util.h"
 
 using namespace gpt;
@@ -28,28 +29,10 @@ using Ids = std::vector<int32_t>;
 
 namespace {
 
-bool gpu_or_skip() {
-  std::string why;
-  if (cuda::available(&why)) return true;
-  MESSAGE("skipping CUDA ops checks: " << why);
-  return false;
-}
-
-cuda::DeviceBuffer up(const Vec& h) {
-  cuda::DeviceBuffer d(h.size());
-  cuda::to_device(d.data(), h.data(), h.size() * sizeof(float));
-  return d;
-}
-cuda::DeviceBuffer poisoned(size_t n) {
-  cuda::DeviceBuffer d(n);
-  cuda::fill_nan(d.data(), n);
-  return d;
-}
-Vec down(const cuda::DeviceBuffer& d) {
-  Vec h(d.size());
-  cuda::to_host(h.data(), d.data(), h.size() * sizeof(float));  // waits; reports kernel faults
-  return h;
-}
+bool gpu_or_skip() { return test::gpu_or_skip("CUDA ops checks"); }
+using test::down;
+using test::poisoned;
+using test::up;
 
 struct DeviceIds {
   int32_t* p = nullptr;

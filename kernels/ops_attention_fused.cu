@@ -68,18 +68,28 @@ __device__ __forceinline__ float keep_factor(float p, float keep_scale, uint64_t
   return hash_uniform(seed, (uint64_t(bh) * T + i) * uint64_t(T) + j) >= p ? keep_scale : 0.0f;
 }
 
-// ceil(T / kRows) * B*NH blocks (tile + tiles * bh), kRows threads; thread = query row i.
+// Which head (bh = b*NH + h) and which kRows-row tile of it this block owns: the grid is
+// ceil(T / kRows) * B*NH blocks, block = tile + tiles * bh (one dimension, as the emulation runs).
+struct BlockRows {
+  int64_t bh, b;
+  int h, tile;
+};
+__device__ __forceinline__ BlockRows block_rows(int T, int NH) {
+  const int tiles = (T + kRows - 1) / kRows;
+  const int64_t bh = blockIdx.x / tiles;
+  return {bh, bh / NH, int(bh % NH), int(blockIdx.x % tiles)};
+}
+
+// block_rows' grid, kRows threads; thread = query row i.
 template <int HD>
 __global__ void fused_forward(float* out, float* lse, const float* qkv, int T, int C, int NH,
                               float sc, float p, float keep_scale, uint64_t seed) {
   __shared__ float ks[kTile][HD];
   __shared__ float vs[kTile][HD];
   const int hd = C / NH;
-  const int tiles = (T + kRows - 1) / kRows;
-  const int64_t bh = blockIdx.x / tiles;
-  const int tile = int(blockIdx.x % tiles);
-  const int64_t b = bh / NH;
-  const int h = int(bh % NH);
+  const BlockRows br = block_rows(T, NH);
+  const int64_t bh = br.bh, b = br.b;
+  const int h = br.h, tile = br.tile;
   const int i = tile * kRows + threadIdx.x;
   const bool live = i < T;
   const int64_t ld = 3 * int64_t(C);
@@ -143,7 +153,7 @@ __global__ void fused_rowdot(float* D, const float* dout, const float* out, int 
   }
 }
 
-// ceil(T / kRows) * B*NH blocks (tile + tiles * bh), kRows threads; thread = key row j. Walks the query rows i >= j:
+// block_rows' grid, kRows threads; thread = key row j. Walks the query rows i >= j:
 //   dV_j += Pd_ij dO_i,   dK_j += dS_ij q_i,   dS_ij = sc * P_ij (keep_ij dO_i.v_j - D_i).
 template <int HD>
 __global__ void fused_backward_kv(float* dqkv, const float* dout, const float* qkv,
@@ -153,11 +163,9 @@ __global__ void fused_backward_kv(float* dqkv, const float* dout, const float* q
   __shared__ float gs[kTile][HD];  // dout rows
   __shared__ float ls[kTile], ds[kTile];
   const int hd = C / NH;
-  const int tiles = (T + kRows - 1) / kRows;
-  const int64_t bh = blockIdx.x / tiles;
-  const int tile = int(blockIdx.x % tiles);
-  const int64_t b = bh / NH;
-  const int h = int(bh % NH);
+  const BlockRows br = block_rows(T, NH);
+  const int64_t bh = br.bh, b = br.b;
+  const int h = br.h, tile = br.tile;
   const int j0b = tile * kRows;
   const int j = j0b + threadIdx.x;
   const bool live = j < T;
@@ -207,7 +215,7 @@ __global__ void fused_backward_kv(float* dqkv, const float* dout, const float* q
     }
 }
 
-// ceil(T / kRows) * B*NH blocks (tile + tiles * bh), kRows threads; thread = query row i. dQ_i = sum_{j<=i} dS_ij k_j.
+// block_rows' grid, kRows threads; thread = query row i. dQ_i = sum_{j<=i} dS_ij k_j.
 template <int HD>
 __global__ void fused_backward_q(float* dqkv, const float* dout, const float* qkv,
                                  const float* lse, const float* D, int T, int C, int NH, float sc,
@@ -215,11 +223,9 @@ __global__ void fused_backward_q(float* dqkv, const float* dout, const float* qk
   __shared__ float ks[kTile][HD];
   __shared__ float vs[kTile][HD];
   const int hd = C / NH;
-  const int tiles = (T + kRows - 1) / kRows;
-  const int64_t bh = blockIdx.x / tiles;
-  const int tile = int(blockIdx.x % tiles);
-  const int64_t b = bh / NH;
-  const int h = int(bh % NH);
+  const BlockRows br = block_rows(T, NH);
+  const int64_t bh = br.bh, b = br.b;
+  const int h = br.h, tile = br.tile;
   const int i = tile * kRows + threadIdx.x;
   const bool live = i < T;
   const int64_t ld = 3 * int64_t(C);

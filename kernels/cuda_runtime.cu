@@ -30,7 +30,7 @@ __global__ void fill_noise_kernel(float* p, int64_t n) {
     p[i] = float(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
   }
 }
-// The same values' top halves as bf16 bits, in place over the floats' first half.
+// The same values' top halves as bf16 bits, written to dst (another buffer).
 __global__ void noise_to_bf16(uint16_t* dst, const float* src, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)

@@ -30,10 +30,12 @@ void synchronize();  // waits, and throws a gpt::Error for an earlier kernel's f
 void set_tf32(bool allow);
 bool tf32();
 // bf16 matmuls for the linear layers (kernels/ops_linear.cu): operands rounded to bf16, fp32
-// accumulation and result; everything stored stays fp32 (PyTorch autocast's matmul). Takes
-// precedence over TF32 there; the attention's GEMMs stay fp32/TF32.
+// accumulation and fp32 result; everything stored stays fp32. Takes precedence over TF32
+// there; the attention's GEMMs stay fp32/TF32. The rounded copies live in a scratch buffer
+// that grows to the largest call's operands and is kept: bf16_scratch_bytes().
 void set_bf16_matmuls(bool on);
 bool bf16_matmuls();
+size_t bf16_scratch_bytes();
 // Measured matmul rate (FLOP/s) of cuBLAS on an n^3 product in the current mode (fp32, TF32, or
 // bf16 with fp32 accumulation when bf16 matmuls are on): the peak that MFU is reported against,
 // as the CPU engine uses its measured sgemm peak.

@@ -5,10 +5,12 @@
 //
 // bf16 matmuls (set_bf16_matmuls): each product's two operands are rounded to bf16 (nearest
 // even) into a scratch buffer and multiplied by cublasGemmEx with fp32 accumulation and an fp32
-// result, as PyTorch's autocast does for a matmul; every tensor the model keeps stays fp32.
+// result (autocast's bf16 matmul, whose result would be bf16); every tensor kept stays fp32.
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "cuda_common.h"
 #include "ops_cuda.h"
@@ -60,38 +62,55 @@ __global__ void round_to_bf16(uint16_t* dst, const float* src, int64_t n) {
   }
 }
 
-// The bf16 copies of one product's operands, in one scratch buffer that only grows (kept for
-// the process: the products of every step need it again).
-struct Bf16Operands {
-  const uint16_t *a, *b;
-};
-Bf16Operands to_bf16(const float* a, int64_t na, const float* b, int64_t nb) {
+DeviceBuffer& bf16_scratch() {
   static DeviceBuffer* scratch = new DeviceBuffer();  // never freed: no teardown-order hazard
-  const int64_t na_pad = (na + 63) / 64 * 64;  // 128-byte aligned second operand
-  const size_t floats = size_t((na_pad + nb + 1) / 2);
-  if (scratch->size() < floats) {
-    *scratch = DeviceBuffer();
-    scratch->resize(floats);
-  }
-  uint16_t* base = reinterpret_cast<uint16_t*>(scratch->data());
-  GPT_LAUNCH(round_to_bf16, blocks_for(na, 256), 256, 0, 0, base, a, na);
-  GPT_CUDA_LAUNCHED();
-  GPT_LAUNCH(round_to_bf16, blocks_for(nb, 256), 256, 0, 0, base + na_pad, b, nb);
-  GPT_CUDA_LAUNCHED();
-  return {base, base + na_pad};
+  return *scratch;
 }
 
-// C[m,n] (column-major, fp32) = alpha op(A) op(B) + beta C, as cublasSgemm, with the operands
-// rounded to bf16 when bf16 matmuls are on. A holds na floats, B nb.
-void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
-          const float* A, int64_t na, int lda, const float* B, int64_t nb, int ldb, float beta,
-          float* C, int ldc) {
-  if (!g_bf16) {
-    GPT_CUBLAS_CHECK(cublasSgemm(cublas(), ta, tb, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
+// A product's operand: the fp32 tensor, and with bf16 matmuls on its rounded copy.
+struct Operand {
+  const float* f;
+  const uint16_t* h = nullptr;
+};
+
+// Rounds the given tensors (null ones skipped) to bf16 into the scratch buffer, which only
+// grows and is kept for the process (every step needs it again), each copy 128-byte aligned.
+// Once per linear call, so that backward's two products share dy's copy. Everything runs on
+// the default stream, so the next call's rounding cannot overwrite a copy a GEMM still reads.
+std::array<Operand, 3> operands(std::array<std::pair<const float*, int64_t>, 3> t) {
+  std::array<Operand, 3> r{};
+  int64_t at[3], total = 0;
+  for (int i = 0; i < 3; ++i) {
+    r[size_t(i)].f = t[size_t(i)].first;
+    at[i] = total;
+    if (g_bf16 && t[size_t(i)].first) total += (t[size_t(i)].second + 63) / 64 * 64;
+  }
+  if (total == 0) return r;
+  DeviceBuffer& scratch = bf16_scratch();
+  if (scratch.size() < size_t(total / 2)) {
+    scratch = DeviceBuffer();
+    scratch.resize(size_t(total / 2));
+  }
+  uint16_t* base = reinterpret_cast<uint16_t*>(scratch.data());
+  for (int i = 0; i < 3; ++i) {
+    const auto [src, n] = t[size_t(i)];
+    if (!src) continue;
+    GPT_LAUNCH(round_to_bf16, blocks_for(n, 256), 256, 0, 0, base + at[i], src, n);
+    GPT_CUDA_LAUNCHED();
+    r[size_t(i)].h = base + at[i];
+  }
+  return r;
+}
+
+// C[m,n] (column-major, fp32) = alpha op(A) op(B) + beta C: cublasSgemm on the fp32 tensors, or
+// with bf16 copies cublasGemmEx on them with fp32 accumulation.
+void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, Operand A,
+          int lda, Operand B, int ldb, float beta, float* C, int ldc) {
+  if (!A.h) {
+    GPT_CUBLAS_CHECK(cublasSgemm(cublas(), ta, tb, m, n, k, &alpha, A.f, lda, B.f, ldb, &beta, C, ldc));
     return;
   }
-  const Bf16Operands h = to_bf16(A, na, B, nb);
-  GPT_CUBLAS_CHECK(cublasGemmEx(cublas(), ta, tb, m, n, k, &alpha, h.a, CUDA_R_16BF, lda, h.b,
+  GPT_CUBLAS_CHECK(cublasGemmEx(cublas(), ta, tb, m, n, k, &alpha, A.h, CUDA_R_16BF, lda, B.h,
                                 CUDA_R_16BF, ldb, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
                                 CUBLAS_GEMM_DEFAULT));
 }
@@ -100,6 +119,7 @@ void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float
 
 void set_bf16_matmuls(bool on) { g_bf16 = on; }
 bool bf16_matmuls() { return g_bf16; }
+size_t bf16_scratch_bytes() { return bf16_scratch().size() * sizeof(float); }
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int IN,
                     int OUT, bool w_out_in) {
@@ -119,8 +139,9 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   const float one = 1.0f;
   // Y^T[OUT,N] = M[OUT,IN] X^T[IN,N], M[o,i] the weight from input i to output o.
   // [IN,OUT] row-major read column-major is already M (ld OUT); [OUT,IN] reads as M^T (ld IN).
-  gemm(w_out_in ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, OUT, n, IN, one, W, int64_t(IN) * OUT,
-       w_out_in ? IN : OUT, x, N * IN, IN, beta, y, OUT);
+  const auto [w, xo, unused] = operands({{{W, int64_t(IN) * OUT}, {x, N * IN}, {nullptr, 0}}});
+  gemm(w_out_in ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, OUT, n, IN, one, w, w_out_in ? IN : OUT,
+       xo, IN, beta, y, OUT);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
@@ -128,26 +149,28 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
   if (N <= 0) return;  // dx has no rows; dW and db gain nothing
   const int n = rows_as_int(N);
   const float one = 1.0f, zero = 0.0f;
+  const bool want_dx = dx && IN > 0 && OUT > 0, want_dw = IN > 0 && OUT > 0;
+  const auto [w, g, xo] = operands({{{want_dx ? W : nullptr, int64_t(IN) * OUT},
+                                     {want_dx || want_dw ? dy : nullptr, N * OUT},
+                                     {want_dw ? x : nullptr, N * IN}}});
   if (dx && IN > 0) {
     if (OUT <= 0) {
       fill_zero(dx, size_t(N) * IN * sizeof(float));
     } else {
       // dx^T[IN,N] = M^T[IN,OUT] dy^T[OUT,N]. [IN,OUT] row-major reads as M, so transpose it;
       // [OUT,IN] row-major reads as M^T already.
-      gemm(w_out_in ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, IN, n, OUT, one, W,
-           int64_t(IN) * OUT, w_out_in ? IN : OUT, dy, N * OUT, OUT, zero, dx, IN);
+      gemm(w_out_in ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, IN, n, OUT, one, w,
+           w_out_in ? IN : OUT, g, OUT, zero, dx, IN);
     }
   }
   if (IN > 0 && OUT > 0) {
     if (w_out_in)
       // dW[OUT,IN] += dy^T x; column-major that is dW^T[IN,OUT] += x^T[IN,N] dy[N,OUT], where
       // x reads as x^T (ld IN) and dy reads as dy^T (ld OUT), hence op T on dy.
-      gemm(CUBLAS_OP_N, CUBLAS_OP_T, IN, OUT, n, one, x, N * IN, IN, dy, N * OUT, OUT, one, dW,
-           IN);
+      gemm(CUBLAS_OP_N, CUBLAS_OP_T, IN, OUT, n, one, xo, IN, g, OUT, one, dW, IN);
     else
       // dW[IN,OUT] += x^T dy; column-major dW^T[OUT,IN] += dy^T[OUT,N] x[N,IN].
-      gemm(CUBLAS_OP_N, CUBLAS_OP_T, OUT, IN, n, one, dy, N * OUT, OUT, x, N * IN, IN, one, dW,
-           OUT);
+      gemm(CUBLAS_OP_N, CUBLAS_OP_T, OUT, IN, n, one, g, OUT, xo, IN, one, dW, OUT);
   }
   if (db && OUT > 0) {
     dim3 block(kSumCols, kSumLanes);

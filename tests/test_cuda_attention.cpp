@@ -36,11 +36,11 @@ using test::down;
 using test::poisoned;
 using test::up;
 
-// The 1e-5 tolerance needs plain fp32 GEMMs; another case may have left TF32 on.
+// The 1e-5 tolerance needs plain fp32 GEMMs; another case may have left TF32 or bf16 on.
 struct Fp32Matmuls {
-  bool was = cuda::tf32();
-  Fp32Matmuls() { cuda::set_tf32(false); }
-  ~Fp32Matmuls() { cuda::set_tf32(was); }
+  bool was = cuda::tf32(), was_bf16 = cuda::bf16_matmuls();
+  Fp32Matmuls() { cuda::set_tf32(false); cuda::set_bf16_matmuls(false); }
+  ~Fp32Matmuls() { cuda::set_tf32(was); cuda::set_bf16_matmuls(was_bf16); }
 };
 
 

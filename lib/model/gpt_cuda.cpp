@@ -206,7 +206,8 @@ void CudaGPT::download_moments(float* m, float* v) const {
 size_t CudaGPT::device_bytes() const {
   const Impl& d = *d_;
   return (d.params.size() + d.grads.size() + d.m.size() + d.v.size() + d.acts.size() + d.ids.buf.size()) *
-         sizeof(float);
+             sizeof(float) +
+         cuda::bf16_scratch_bytes();
 }
 
 }  // namespace gpt

@@ -52,7 +52,7 @@ class CudaGPT {
   void upload_grads(const float* host);
   void upload_moments(const float* m, const float* v);
   void download_moments(float* m, float* v) const;
-  size_t device_bytes() const;
+  size_t device_bytes() const;  // this model's buffers, plus the process's bf16 matmul scratch
   // Pointers to each parameter tensor in device memory (for the KV-cache decoder).
   const ParamPtrs& device_weights() const;  // parameters, gradients, moments and activations
 

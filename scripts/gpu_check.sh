@@ -243,7 +243,7 @@ fi
 
 log ""
 log "## Not on the GPU yet"
-log "- bf16 training, a fused flash-style attention, the vocabulary-chunked LM-head loss (issue 10)."
+log "- bf16 activations (precision bf16 rounds the linear layers' operands; what is stored stays fp32) and a batch-1 decode without per-token launches and copies (issue 10)."
 [ "$out" = "$tmp_out" ] && cat "$summary"
 # GPU_CHECK_PACK=1: replace OUTDIR by OUTDIR.tgz plus summary.md beside it. The lent GPU machine
 # returns a limited number of files, and a run writes dozens (one run lost its summary that way).

@@ -30,12 +30,6 @@ __global__ void fill_noise_kernel(float* p, int64_t n) {
     p[i] = float(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
   }
 }
-// The same values' top halves as bf16 bits, written to dst (another buffer).
-__global__ void noise_to_bf16(uint16_t* dst, const float* src, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    dst[i] = uint16_t(__float_as_uint(src[i]) >> 16);
-}
 }  // namespace
 
 bool available(std::string* why) {
@@ -128,9 +122,8 @@ double measure_matmul_flops(int n) {
   uint16_t* ha = reinterpret_cast<uint16_t*>(c);
   uint16_t* hb = ha + nn;
   if (bf16) {
-    GPT_LAUNCH(noise_to_bf16, blocks_for(nn, 256), 256, 0, 0, ha, a, nn);
-    GPT_LAUNCH(noise_to_bf16, blocks_for(nn, 256), 256, 0, 0, hb, b, nn);
-    GPT_CUDA_LAUNCHED();
+    round_to_bf16(ha, a, nn);
+    round_to_bf16(hb, b, nn);
   }
   auto run = [&] {
     if (bf16)

@@ -53,6 +53,17 @@ __device__ __forceinline__ void load_tile(float (*dst)[HD], const float* src, in
   }
 }
 
+// The key and value rows j0 .. j0+kTile-1 of head h of the sequence starting at row bt0, between
+// two barriers: the previous tiles are no longer read, and the new ones are whole.
+template <int HD>
+__device__ __forceinline__ void load_kv_tiles(float (*ks)[HD], float (*vs)[HD], const float* qkv,
+                                              int64_t bt0, int C, int h, int hd, int j0, int T) {
+  __syncthreads();
+  load_tile<HD>(ks, qkv_row(qkv, bt0, 1, C, h, hd), 3 * int64_t(C), j0, T, hd);
+  load_tile<HD>(vs, qkv_row(qkv, bt0, 2, C, h, hd), 3 * int64_t(C), j0, T, hd);
+  __syncthreads();
+}
+
 template <int HD>
 __device__ __forceinline__ float dot(const float* a, const float* b) {
   float s = 0.0f;
@@ -92,7 +103,6 @@ __global__ void fused_forward(float* out, float* lse, const float* qkv, int T, i
   const int h = br.h, tile = br.tile;
   const int i = tile * kRows + threadIdx.x;
   const bool live = i < T;
-  const int64_t ld = 3 * int64_t(C);
 
   float q[HD], o[HD];
   const float* qsrc = qkv_row(qkv, b * T + (live ? i : 0), 0, C, h, hd);
@@ -105,10 +115,7 @@ __global__ void fused_forward(float* out, float* lse, const float* qkv, int T, i
   // Keys up to the block's last query row; the bound is the same for the whole block.
   const int last = imin(T - 1, tile * kRows + kRows - 1);
   for (int j0 = 0; j0 <= last; j0 += kTile) {
-    __syncthreads();  // the previous tile is no longer read
-    load_tile<HD>(ks, qkv_row(qkv, b * T, 1, C, h, hd), ld, j0, T, hd);
-    load_tile<HD>(vs, qkv_row(qkv, b * T, 2, C, h, hd), ld, j0, T, hd);
-    __syncthreads();
+    load_kv_tiles<HD>(ks, vs, qkv, b * T, C, h, hd, j0, T);
     if (!live) continue;
     const int jn = imin(kTile, i - j0 + 1);  // causal: keys j <= i
     for (int jj = 0; jj < jn; ++jj) {
@@ -244,10 +251,7 @@ __global__ void fused_backward_q(float* dqkv, const float* dout, const float* qk
   const float Di = live ? D[bh * T + i] : 0.0f;
   const int last = imin(T - 1, tile * kRows + kRows - 1);
   for (int j0 = 0; j0 <= last; j0 += kTile) {
-    __syncthreads();
-    load_tile<HD>(ks, qkv_row(qkv, b * T, 1, C, h, hd), ld, j0, T, hd);
-    load_tile<HD>(vs, qkv_row(qkv, b * T, 2, C, h, hd), ld, j0, T, hd);
-    __syncthreads();
+    load_kv_tiles<HD>(ks, vs, qkv, b * T, C, h, hd, j0, T);
     if (!live) continue;
     const int jn = imin(kTile, i - j0 + 1);
     for (int jj = 0; jj < jn; ++jj) {

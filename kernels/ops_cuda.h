@@ -36,6 +36,9 @@ bool tf32();
 void set_bf16_matmuls(bool on);
 bool bf16_matmuls();
 size_t bf16_scratch_bytes();
+// dst[i] = src[i] rounded to bf16 (nearest even, NaN kept), on the device: lib/core/half.h's
+// f32_to_bf16.
+void round_to_bf16(uint16_t* dst, const float* src, int64_t n);
 // Measured matmul rate (FLOP/s) of cuBLAS on an n^3 product in the current mode (fp32, TF32, or
 // bf16 with fp32 accumulation when bf16 matmuls are on): the peak that MFU is reported against,
 // as the CPU engine uses its measured sgemm peak.

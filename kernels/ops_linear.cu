@@ -53,7 +53,7 @@ int rows_as_int(int64_t N) {
 bool g_bf16 = false;
 
 // Round to nearest even, NaN kept a NaN: lib/core/half.h's f32_to_bf16, on the device.
-__global__ void round_to_bf16(uint16_t* dst, const float* src, int64_t n) {
+__global__ void round_to_bf16_kernel(uint16_t* dst, const float* src, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
     const uint32_t u = __float_as_uint(src[i]);
@@ -95,8 +95,7 @@ std::array<Operand, 3> operands(std::array<std::pair<const float*, int64_t>, 3> 
   for (int i = 0; i < 3; ++i) {
     const auto [src, n] = t[size_t(i)];
     if (!src) continue;
-    GPT_LAUNCH(round_to_bf16, blocks_for(n, 256), 256, 0, 0, base + at[i], src, n);
-    GPT_CUDA_LAUNCHED();
+    round_to_bf16(base + at[i], src, n);
     r[size_t(i)].h = base + at[i];
   }
   return r;
@@ -116,6 +115,11 @@ void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float
 }
 
 }  // namespace
+
+void round_to_bf16(uint16_t* dst, const float* src, int64_t n) {
+  GPT_LAUNCH(round_to_bf16_kernel, blocks_for(n, 256), 256, 0, 0, dst, src, n);
+  GPT_CUDA_LAUNCHED();
+}
 
 void set_bf16_matmuls(bool on) { g_bf16 = on; }
 bool bf16_matmuls() { return g_bf16; }

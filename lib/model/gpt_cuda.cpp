@@ -35,7 +35,6 @@ struct CudaGPT::Impl {
   ParamPtrs w{}, g{};
   Acts a{};
   int B = 0, T = 0, chunk = 0;  // what the activations are laid out for
-  bool fused_laid_out = false;
   int loss_chunk = 0;
   bool fused = false;
   DeviceIds ids;
@@ -92,7 +91,7 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
   check_batch(d.cfg, idx, targets, B, T);
   const int64_t N = int64_t(B) * T;
   const int chunk = targets ? effective_loss_chunk(d.loss_chunk, d.cfg.vocab_size) : 0;
-  if (B != d.B || T != d.T || chunk != d.chunk || d.fused != d.fused_laid_out) {
+  if (B != d.B || T != d.T || chunk != d.chunk || d.fused != d.a.fused_attention) {
     const int64_t att_ws = d.fused ? cuda::attention_fused_workspace_floats(B, T, d.cfg.n_head)
                                    : cuda::attention_workspace_floats(B, T, d.cfg.n_embd, d.cfg.n_head);
     const int64_t ws = std::max(att_ws, conv_scratch_floats(d.cfg));
@@ -104,7 +103,6 @@ float CudaGPT::forward(const int32_t* idx, const int32_t* targets, int B, int T,
     d.B = B;
     d.T = T;
     d.chunk = chunk;
-    d.fused_laid_out = d.fused;
   }
   d.ids.ensure(N);
   cuda::to_device(d.ids.idx, idx, size_t(N) * sizeof(int32_t));
